@@ -1,0 +1,19 @@
+"""The Dagster code location: every domain's assets, checks, jobs and schedules."""
+
+from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+
+from .defs.positions import assets as positions_assets
+from .resources import default_resources
+
+_MODULES = [positions_assets]
+
+defs = Definitions(
+    assets=load_assets_from_modules(_MODULES),
+    asset_checks=load_asset_checks_from_modules(_MODULES),
+    resources=default_resources(),
+)
+
+
+def all_assets_and_checks() -> list:
+    """Everything a headless run materializes (assets first, then their checks)."""
+    return [*load_assets_from_modules(_MODULES), *load_asset_checks_from_modules(_MODULES)]

@@ -1,0 +1,104 @@
+"""Headless runs of the asset graph (the command line's `materialize` and `demo`).
+
+A range of trading days runs as ONE Dagster run: every daily asset has a single-run
+backfill policy and receives the whole range through Dagster's partition-range tags
+(DAGSTER_FACTS.md), exactly as a ranged backfill launched from the UI. Runs are recorded
+in the Dagster instance (PostgreSQL), so they appear in the UI afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from dagster import DagsterEventType, DagsterInstance, RunsFilter, materialize
+
+from .calendar import trading_days
+
+_PROGRESS_EVENTS = (
+    DagsterEventType.STEP_START,
+    DagsterEventType.STEP_SUCCESS,
+    DagsterEventType.STEP_FAILURE,
+    DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+)
+
+
+def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None],
+              stop: threading.Event, t0: float) -> None:
+    """Print step and asset events of the run tagged ``token`` as they arrive."""
+    seen = 0
+    run_id = None
+    while True:
+        done = stop.is_set()
+        if run_id is None:
+            runs = instance.get_runs(RunsFilter(tags={"sigmasight/invocation": token}), limit=1)
+            run_id = runs[0].run_id if runs else None
+        if run_id is not None:
+            records = instance.all_logs(run_id, of_type=set(_PROGRESS_EVENTS))
+            for rec in records[seen:]:
+                event = rec.dagster_event
+                label = (event.step_key or "") if event else ""
+                kind = event.event_type if event else None
+                if kind == DagsterEventType.ASSET_MATERIALIZATION:
+                    mat = event.event_specific_data.materialization
+                    rows = mat.metadata.get("rows_written")
+                    part = f" {mat.partition}" if mat.partition else ""
+                    extra = f", {rows.value} rows" if rows is not None else ""
+                    line = f"materialized {mat.asset_key.to_user_string()}{part}{extra}"
+                elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+                    ev = event.event_specific_data
+                    line = (f"check {ev.asset_key.to_user_string()}:{ev.check_name} "
+                            f"{'passed' if ev.passed else 'FAILED'}")
+                elif kind == DagsterEventType.STEP_FAILURE:
+                    err = event.event_specific_data.error
+                    msg = err.message.strip().splitlines()[-1] if err else ""
+                    line = f"FAILED {label}: {msg}"
+                elif kind == DagsterEventType.STEP_START:
+                    line = f"running {label}"
+                else:
+                    continue
+                echo(f"[{time.perf_counter() - t0:6.1f}s] {line}")
+            seen = len(records)
+        if done:
+            return
+        stop.wait(0.5)
+
+
+def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
+                      instance: DagsterInstance | None = None) -> bool:
+    """Materialize every asset for the trading days in [start, end]; True on success."""
+    from .definitions import all_assets_and_checks, defs
+
+    days = trading_days(start, end)
+    if not days:
+        echo(f"no NYSE trading days between {start} and {end}")
+        return False
+    instance = instance or DagsterInstance.get()
+    token = uuid.uuid4().hex
+    tags = {"sigmasight/invocation": token}
+    kwargs: dict = {}
+    if len(days) == 1:
+        kwargs["partition_key"] = days[0].isoformat()
+    else:
+        tags |= {"dagster/asset_partition_range_start": days[0].isoformat(),
+                 "dagster/asset_partition_range_end": days[-1].isoformat()}
+    echo(f"run over {len(days)} trading day(s): {days[0]} .. {days[-1]}")
+    t0 = time.perf_counter()
+    stop = threading.Event()
+    watcher = threading.Thread(target=_progress, args=(instance, token, echo, stop, t0),
+                               daemon=True)
+    watcher.start()
+    try:
+        result = materialize(all_assets_and_checks(), instance=instance,
+                             resources=defs.resources, tags=tags, raise_on_error=False,
+                             **kwargs)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    status = "succeeded" if result.success else "FAILED"
+    echo(f"run {result.run_id} {status} in {time.perf_counter() - t0:.1f} s")
+    return result.success

@@ -1,0 +1,54 @@
+"""Settings from the environment or a ``.env`` file (SPEC §1).
+
+Secrets are ``SecretStr`` so that they never render in logs, reprs or exceptions.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MarketDataSource = Literal["simulated", "files", "polygon"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_DATABASE_URL")
+    )
+    #: None = decide from the keys: polygon when POLYGON_API_KEY is set, else simulated.
+    market_data: MarketDataSource | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_MARKET_DATA")
+    )
+    market_data_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_MARKET_DATA_DIR")
+    )
+    polygon_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("POLYGON_API_KEY")
+    )
+    fred_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FRED_API_KEY")
+    )
+    reports_dir: Path = Field(
+        default=Path(".sigmasight/reports"), validation_alias=AliasChoices("SIGMASIGHT_REPORTS_DIR")
+    )
+    #: where the embedded PostgreSQL and Dagster's local files live
+    home: Path = Field(default=Path(".sigmasight"), validation_alias=AliasChoices("SIGMASIGHT_HOME"))
+    #: seed of the simulated market
+    simulation_seed: int = Field(default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED"))
+
+    @property
+    def resolved_market_data(self) -> MarketDataSource:
+        if self.market_data is not None:
+            return self.market_data
+        return "polygon" if self.polygon_api_key else "simulated"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,106 @@
+"""Where the warehouse lives: a configured PostgreSQL URL, or an embedded server.
+
+With ``SIGMASIGHT_DATABASE_URL`` set, that server is used. Without it, a real PostgreSQL
+is started with the ``pgserver`` package under ``<SIGMASIGHT_HOME>/pg`` (default
+``.sigmasight/pg``) and left running for the other processes of a run (the Dagster
+webserver, daemon and run workers connect to the same socket). Both paths yield a plain
+PostgreSQL URL, so everything downstream runs the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine, make_url
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The warehouse could not be reached or started."""
+
+
+def embedded_database_url(home: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under ``home/pg`` and return its URL.
+
+    The server keeps running after this process exits (``cleanup_mode=None``) so that
+    several processes share it; ``sigmasight db stop`` stops it.
+    """
+    pgdata = (home / "pg").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            import pgserver  # wheels exist only for CPython <= 3.12
+    except ImportError:
+        return _system_postgres_url(pgdata)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    return server.get_uri()
+
+
+def _system_postgres_url(pgdata: Path) -> str:
+    """Fallback for Pythons without pgserver wheels: PostgreSQL binaries on PATH."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        raise DatabaseUnavailableError(
+            f"No SIGMASIGHT_DATABASE_URL is set and the embedded PostgreSQL is unavailable: the "
+            f"'pgserver' package has no wheel for Python {sys.version_info.major}."
+            f"{sys.version_info.minor} and no initdb/pg_ctl is on PATH. Use Python 3.11 or 3.12, "
+            "install PostgreSQL (e.g. apt install postgresql), or set SIGMASIGHT_DATABASE_URL "
+            "(docker compose up -d postgres starts one)."
+        )
+    socket_dir = pgdata / "socket"
+    if not (pgdata / "PG_VERSION").exists():
+        subprocess.run([initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"], check=True,
+                       capture_output=True)
+    socket_dir.mkdir(exist_ok=True)
+    status = subprocess.run([pg_ctl, "-D", str(pgdata), "status"], capture_output=True)
+    if status.returncode != 0:
+        subprocess.run(
+            [pg_ctl, "-D", str(pgdata), "-w", "-l", str(pgdata / "server.log"), "-o",
+             f"-k {socket_dir} -c listen_addresses=''", "start"],
+            check=True, capture_output=True,
+        )
+    return f"postgresql://postgres:@/postgres?host={socket_dir}"
+
+
+def resolve_database_url(database_url: str | None, home: Path) -> str:
+    """The SQLAlchemy URL of the warehouse, with the psycopg (v3) driver named."""
+    url = database_url or embedded_database_url(home)
+    return sqlalchemy_url(url)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Name the psycopg 3 driver in a PostgreSQL URL (``postgresql://`` → ``+psycopg``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseUnavailableError(
+            f"SIGMASIGHT_DATABASE_URL must be a PostgreSQL URL, got the {parsed.get_backend_name()!r} "
+            "backend"
+        )
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def dagster_storage_url(url: str) -> str:
+    """The URL form dagster-postgres accepts under SQLAlchemy 2.1 (psycopg2 driver named)."""
+    return make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+def redacted(url: str) -> str:
+    """A URL safe to print: the password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, future=True)

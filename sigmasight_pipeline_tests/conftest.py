@@ -1,0 +1,69 @@
+"""Test fixtures: a real PostgreSQL for the session, a clean warehouse for each test.
+
+The session starts its own embedded server (pgserver) in a temporary directory, or uses
+SIGMASIGHT_TEST_DATABASE_URL when set (its ``sigmasight`` schema is dropped and rebuilt).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from sigmasight_pipeline.settings import get_settings
+from sigmasight_pipeline.warehouse.database import get_engine, sqlalchemy_url
+from sigmasight_pipeline.warehouse.migrate import upgrade
+from sigmasight_pipeline.warehouse.tables import SCHEMA, metadata
+
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "sigmasight_pipeline" / "data"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("SIGMASIGHT_TEST_DATABASE_URL")
+    server = None
+    if url:
+        url = sqlalchemy_url(url)
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            import pgserver
+
+            server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        url = sqlalchemy_url(server.get_uri())
+    with get_engine(url).begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    upgrade(url)
+    yield url
+    get_engine(url).dispose()
+    if server is not None:
+        server.cleanup()
+
+
+@pytest.fixture
+def engine(database_url):
+    """The warehouse engine with every table emptied (migrated schema kept)."""
+    eng = get_engine(database_url)
+    names = ", ".join(f"{SCHEMA}.{t.name}" for t in metadata.sorted_tables)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return eng
+
+
+@pytest.fixture
+def cli_env(database_url, tmp_path, monkeypatch):
+    """Environment for in-process CLI calls: the test database, a private home."""
+    monkeypatch.setenv("SIGMASIGHT_DATABASE_URL", database_url)
+    monkeypatch.setenv("SIGMASIGHT_HOME", str(tmp_path / ".sigmasight"))
+    monkeypatch.setenv("SIGMASIGHT_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("SIGMASIGHT_MARKET_DATA", "simulated")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("POLYGON_API_KEY", raising=False)
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
