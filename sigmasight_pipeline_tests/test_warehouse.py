@@ -9,9 +9,9 @@ import sys
 import threading
 
 import pandas as pd
+import psycopg
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
 
 from sigmasight_pipeline.warehouse.database import dagster_storage_url
 from sigmasight_pipeline.warehouse.migrate import PROJECT_ROOT, current_revision, head_revision
@@ -65,7 +65,7 @@ def test_crash_before_commit_keeps_previous_rows(engine):
         raise RuntimeError("crash after COPY, before COMMIT")
     assert _read(engine) == before
     bad = _yields(D1, [1.0, 2.0]).assign(value=[1.0, None])  # NOT NULL violated mid-COPY
-    with pytest.raises(IntegrityError), engine.begin() as conn:
+    with pytest.raises(psycopg.errors.NotNullViolation), engine.begin() as conn:
         replace_partition(conn, treasury_yields, D1, bad)
     assert _read(engine) == before
 
