@@ -27,6 +27,10 @@ _PROGRESS_EVENTS = (
 )
 
 
+# Dagster's console logger prints every event at DEBUG; the progress lines replace it.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None],
               stop: threading.Event, t0: float) -> None:
     """Print step and asset events of the run tagged ``token`` as they arrive."""
@@ -55,7 +59,7 @@ def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None]
                             f"{'passed' if ev.passed else 'FAILED'}")
                 elif kind == DagsterEventType.STEP_FAILURE:
                     err = event.event_specific_data.error
-                    msg = err.message.strip().splitlines()[-1] if err else ""
+                    msg = _failure_message(err.message if err else "")
                     line = f"FAILED {label}: {msg}"
                 elif kind == DagsterEventType.STEP_START:
                     line = f"running {label}"
@@ -66,6 +70,14 @@ def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None]
         if done:
             return
         stop.wait(0.5)
+
+
+def _failure_message(message: str, max_lines: int = 25) -> str:
+    """The user-facing part of a step error (Dagster prefixes its own wrapper line)."""
+    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("dagster._core.errors."):
+        lines = lines[1:]
+    return "\n    ".join(lines[:max_lines])
 
 
 def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
@@ -95,7 +107,7 @@ def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] 
     try:
         result = materialize(all_assets_and_checks(), instance=instance,
                              resources=defs.resources, tags=tags, raise_on_error=False,
-                             **kwargs)
+                             run_config=_QUIET, **kwargs)
     finally:
         stop.set()
         watcher.join(timeout=10)

@@ -1,0 +1,221 @@
+"""Risk engines I: position Greeks, position values, exposures and portfolio snapshots.
+
+Each asset loads its inputs for the run's trading days, calls a pure engine per day and
+replaces those days' rows atomically; metadata carries row and data-quality counts.
+Lineage: market data → position_greeks → position_values → portfolio_exposures,
+tag_exposures → portfolio_snapshots.
+"""
+
+import datetime as dt
+
+import pandas as pd
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+
+from ...calendar import previous_trading_day
+from ...engines.activity import active_positions, is_option
+from ...engines.black_scholes import continuous_rate_from_bey
+from ...engines.exposures import portfolio_exposures as exposures_engine
+from ...engines.exposures import tag_exposures as tag_exposures_engine
+from ...engines.greeks import compute_position_greeks, historical_volatility
+from ...engines.snapshots import portfolio_snapshots as snapshots_engine
+from ...engines.valuation import value_positions
+from ...resources import WarehouseResource
+from ...warehouse.engine_store import read_days, snapshot_dates_before
+from ...warehouse.market_data_store import read_option_quotes, yield_on
+from ...warehouse.positions_store import read_portfolios, read_positions, read_tags
+from ...warehouse.tables import (
+    portfolio_exposures,
+    portfolio_snapshots,
+    position_greeks,
+    position_values,
+    tag_exposures,
+)
+from ...warehouse.writer import replace_partition
+from ..common import DAILY, issue_counts, partition_days, write_issues
+from ..market_data.assets import (
+    market_prices_asset,
+    option_quotes_asset,
+    treasury_yields_asset,
+)
+from ..positions.assets import positions as positions_asset
+from .inputs import load_range
+
+GROUP = "risk"
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _preview(frame: pd.DataFrame, columns: list[str], n: int = 10) -> MetadataValue:
+    if frame.empty:
+        return MetadataValue.md("_no rows_")
+    return MetadataValue.md(frame[columns].head(n).to_markdown(index=False, floatfmt=",.4g"))
+
+
+def _rate(conn, day: dt.date) -> float:
+    """Continuous rate from DGS3MO of ``day`` or the latest earlier value (SPEC §5.2)."""
+    found = yield_on(conn, "DGS3MO", day)
+    if found is None:
+        raise Failure(description=f"no DGS3MO treasury yield on or within 10 days before {day}: "
+                                  "materialize treasury_yields for that day first",
+                      allow_retries=False)
+    return float(continuous_rate_from_bey(found[0]))
+
+
+@asset(name="position_greeks", group_name=GROUP, kinds={"postgres", "numpy"},
+       deps=[positions_asset, market_prices_asset, option_quotes_asset, treasury_yields_asset],
+       description="Black-Scholes-Merton Greeks of every active option (per share and per "
+                   "position; volatility waterfall quote IV → IV from mid → 30-day historical) "
+                   "(sigmasight.position_greeks).", **DAILY)
+def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                          ) -> MaterializeResult:
+    days = partition_days(context)
+    engine = warehouse.engine()
+    frames, issue_frames = [], []
+    with engine.connect() as conn:
+        inputs = load_range(conn, days)
+        for day in days:
+            held = active_positions(inputs.positions, day)
+            options = held[is_option(held["position_type"])]
+            if options.empty:
+                continue
+            underlyings = sorted(options["underlying_symbol"].unique())
+            closes = inputs.closes(day, underlyings)
+            hist_vol = historical_volatility(inputs.adj_close_wide(day), day)
+            result = compute_position_greeks(
+                options, closes[["price", "stale"]], read_option_quotes(conn, day), hist_vol,
+                _rate(conn, day), day)
+            frames.append(result.greeks.assign(date=day))
+            issue_frames.append(result.issues.assign(date=day))
+    greeks, issues = _concat(frames), _concat(issue_frames)
+    with engine.begin() as conn:
+        written = replace_partition(conn, position_greeks, days, greeks)
+        write_issues(conn, "position_greeks", days, issues)
+    return MaterializeResult(metadata={
+        "rows_written": written, "data_quality": issue_counts(issues),
+        "vol_sources": greeks["vol_source"].value_counts().to_dict() if written else {},
+        "preview": _preview(greeks, ["date", "symbol", "underlying_price", "option_price",
+                                     "implied_vol", "delta", "gamma", "position_delta"]),
+    })
+
+
+@asset(name="position_values", group_name=GROUP, kinds={"postgres", "pandas"},
+       deps=[position_greeks_asset, market_prices_asset],
+       description="Price, market value, delta-adjusted exposure, notional, cost basis and "
+                   "unrealized P&L of every position held (sigmasight.position_values).",
+       **DAILY)
+def position_values_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                          ) -> MaterializeResult:
+    days = partition_days(context)
+    engine = warehouse.engine()
+    frames, issue_frames = [], []
+    with engine.connect() as conn:
+        inputs = load_range(conn, days)
+        greeks = read_days(conn, position_greeks, days)
+        for day in days:
+            held = active_positions(inputs.positions, day)
+            values, issues = value_positions(
+                held, inputs.closes(day), greeks[greeks["date"] == day], day)
+            frames.append(values.assign(date=day))
+            issue_frames.append(issues.assign(date=day))
+    values, issues = _concat(frames), _concat(issue_frames)
+    with engine.begin() as conn:
+        written = replace_partition(conn, position_values, days, values)
+        write_issues(conn, "position_values", days, issues)
+    return MaterializeResult(metadata={
+        "rows_written": written, "data_quality": issue_counts(issues),
+        "preview": _preview(values, ["date", "symbol", "price", "price_source", "market_value",
+                                     "exposure"]),
+    })
+
+
+@asset(name="portfolio_exposures", group_name=GROUP, kinds={"postgres", "pandas"},
+       deps=[position_values_asset],
+       description="Long, short, gross and net exposure and market value per portfolio "
+                   "(sigmasight.portfolio_exposures).", **DAILY)
+def portfolio_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                              ) -> MaterializeResult:
+    days = partition_days(context)
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        values = read_days(conn, position_values, days)
+        ports = read_portfolios(conn)
+        book = read_positions(conn)
+    frames = []
+    for day in days:
+        today = values[values["date"] == day]
+        frames.append(exposures_engine(today, book, ports["portfolio_id"].astype(str))
+                      .assign(date=day))
+    exposures = _concat(frames)
+    with engine.begin() as conn:
+        written = replace_partition(conn, portfolio_exposures, days, exposures)
+    return MaterializeResult(metadata={
+        "rows_written": written,
+        "preview": _preview(exposures.merge(ports.assign(portfolio_id=ports["portfolio_id"]
+                                                         .astype(str)), on="portfolio_id"),
+                            ["date", "name", "gross_exposure", "net_exposure", "long_exposure",
+                             "short_exposure"]),
+    })
+
+
+@asset(name="tag_exposures", group_name=GROUP, kinds={"postgres", "pandas"},
+       deps=[position_values_asset],
+       description="Gross and net exposure per portfolio and tag; a position counts fully "
+                   "under each of its tags (sigmasight.tag_exposures).", **DAILY)
+def tag_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                        ) -> MaterializeResult:
+    days = partition_days(context)
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        values = read_days(conn, position_values, days)
+        tags = read_tags(conn)
+    frames = [tag_exposures_engine(values[values["date"] == day], tags).assign(date=day)
+              for day in days]
+    result = _concat(frames)
+    with engine.begin() as conn:
+        written = replace_partition(conn, tag_exposures, days, result)
+    return MaterializeResult(metadata={"rows_written": written})
+
+
+@asset(name="portfolio_snapshots", group_name=GROUP, kinds={"postgres", "pandas"},
+       deps=[portfolio_exposures_asset, position_values_asset, position_greeks_asset],
+       description="Daily value, exposures, position-by-position P&L (daily and cumulative), "
+                   "daily return and dollar Greeks per portfolio "
+                   "(sigmasight.portfolio_snapshots).", **DAILY)
+def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                              ) -> MaterializeResult:
+    # Days run in order, each committed before the next reads it: a range run and the
+    # same days run one by one give identical rows.
+    days = partition_days(context)
+    engine = warehouse.engine()
+    written = 0
+    with engine.connect() as conn:
+        inputs = load_range(conn, days)
+        ports = read_portfolios(conn)["portfolio_id"].astype(str).tolist()
+    snaps = []
+    for day in days:
+        prev_day = previous_trading_day(day)
+        with engine.connect() as conn:
+            values = read_days(conn, position_values, day)
+            prev_values = read_days(conn, position_values, prev_day)
+            greeks = read_days(conn, position_greeks, day)
+            exposures = read_days(conn, portfolio_exposures, day)
+            prev_snaps = read_days(conn, portfolio_snapshots, prev_day)
+            earlier = snapshot_dates_before(conn, portfolio_snapshots, day)
+        prev_closes = inputs.closes(prev_day) if prev_day >= inputs.prices["date"].min() else None
+        snap = snapshots_engine(
+            day, ports, inputs.positions, values, greeks, exposures, prev_values,
+            prev_closes, inputs.closes(day), prev_snaps, earlier, inputs.data_source(day),
+            prev_date=prev_day,
+        ).assign(date=day)
+        with engine.begin() as conn:
+            written += replace_partition(conn, portfolio_snapshots, day, snap)
+        snaps.append(snap)
+    snaps = _concat(snaps)
+    return MaterializeResult(metadata={
+        "rows_written": written,
+        "preview": _preview(snaps, ["date", "portfolio_id", "total_value", "daily_pnl",
+                                    "cumulative_pnl", "gross_exposure", "data_source"]),
+    })
