@@ -5,9 +5,10 @@ from dagster import Definitions, load_asset_checks_from_modules, load_assets_fro
 from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
 from .defs.risk import assets as risk_assets
+from .defs.risk import checks as risk_checks
 from .resources import default_resources
 
-_MODULES = [positions_assets, market_data_assets, risk_assets]
+_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks]
 
 defs = Definitions(
     assets=load_assets_from_modules(_MODULES),

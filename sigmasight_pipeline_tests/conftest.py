@@ -67,3 +67,34 @@ def cli_env(database_url, tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def run_days(cli_env):
+    """Materialize every asset for [start, end] in one run on an ephemeral Dagster instance."""
+    from dagster import DagsterInstance
+
+    from sigmasight_pipeline.orchestration import materialize_range
+
+    lines: list[str] = []
+
+    def run(start, end=None, expect_success=True):
+        lines.clear()
+        with DagsterInstance.ephemeral() as instance:
+            ok = materialize_range(start, end or start, echo=lines.append, instance=instance)
+        assert ok is expect_success, "\n".join(lines)
+        return lines
+
+    return run
+
+
+@pytest.fixture
+def demo_book(engine, cli_env):
+    """The 63 demo positions loaded."""
+    from click.testing import CliRunner
+
+    from sigmasight_pipeline.cli import main
+
+    result = CliRunner().invoke(main, ["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    return engine

@@ -1,0 +1,90 @@
+"""Market-data assets on the demo book, end to end through Dagster into PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import text
+
+from sigmasight_pipeline.universe import BENCHMARKS, FACTOR_ETFS
+
+D = dt.date(2024, 6, 3)
+
+
+def _table(engine, sql: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text(sql), conn)
+
+
+def test_one_day_fills_every_symbol_option_and_yield_and_is_idempotent(demo_book, run_days):
+    engine = demo_book
+    run_days(D)
+    prices = _table(engine, f"SELECT * FROM sigmasight.market_prices WHERE date = '{D}'")
+    book = _table(engine, "SELECT symbol, underlying_symbol, option_type, expiration "
+                          "FROM sigmasight.positions")
+    stocks = set(book.loc[book.option_type.isna(), "symbol"])
+    underlyings = set(book.loc[book.option_type.notna(), "underlying_symbol"])
+    assert stocks | underlyings | set(FACTOR_ETFS) | set(BENCHMARKS) <= set(prices.symbol)
+    assert (prices.source == "simulated").all() and prices.close.gt(0).all()
+    quotes = _table(engine, f"SELECT * FROM sigmasight.option_quotes WHERE date = '{D}'")
+    assert len(quotes) == 8 and set(quotes.symbol) == set(book.loc[book.option_type.notna(),
+                                                                   "symbol"])
+    yields = _table(engine, f"SELECT * FROM sigmasight.treasury_yields WHERE date = '{D}'")
+    assert sorted(yields.series_id) == ["DGS10", "DGS2", "DGS30", "DGS3MO"]
+    # the engines' history window was filled in the same run
+    history = _table(engine, "SELECT symbol, count(*) AS n FROM sigmasight.market_prices "
+                             f"WHERE date < '{D}' GROUP BY symbol")
+    assert history.n.min() >= 253
+
+    snapshot = {t: _table(engine, f"SELECT * FROM sigmasight.{t} ORDER BY 1, 2")
+                for t in ("market_prices", "option_quotes", "treasury_yields")}
+    run_days(D)
+    for t, before in snapshot.items():
+        pd.testing.assert_frame_equal(_table(engine, f"SELECT * FROM sigmasight.{t} ORDER BY 1, 2"),
+                                      before)
+
+
+def test_next_day_alone_gives_the_same_prices_for_the_day_before(demo_book, run_days):
+    engine = demo_book
+    run_days(D)
+    first = _table(engine, f"SELECT * FROM sigmasight.market_prices WHERE date = '{D}' "
+                           "ORDER BY symbol")
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE sigmasight.market_prices"))
+    run_days(dt.date(2024, 6, 4))  # fills 2024-06-03 as history
+    again = _table(engine, f"SELECT * FROM sigmasight.market_prices WHERE date = '{D}' "
+                           "ORDER BY symbol")
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_malformed_files_line_fails_with_file_and_line_and_writes_nothing(
+        demo_book, run_days, cli_env, monkeypatch):
+    from sigmasight_pipeline.providers.simulated import SimulatedProvider
+
+    sim = SimulatedProvider(seed=3)
+    book = _table(demo_book, "SELECT symbol, underlying_symbol, option_type FROM "
+                             "sigmasight.positions")
+    symbols = sorted(set(book.loc[book.option_type.isna(), "symbol"]) | set(FACTOR_ETFS)
+                     | set(BENCHMARKS) | set(book.underlying_symbol.dropna()))
+    data = cli_env / "market"
+    data.mkdir()
+    prices = sim.prices(symbols, dt.date(2023, 5, 1), D).drop(columns="source")
+    prices.to_csv(data / "prices.csv", index=False)
+    sim.treasury_yields(["DGS3MO", "DGS2", "DGS10", "DGS30"], dt.date(2023, 5, 1), D).drop(
+        columns="source").to_csv(data / "treasury_yields.csv", index=False)
+    lines = (data / "prices.csv").read_text().splitlines()
+    bad_line = 7
+    cells = lines[bad_line - 1].split(",")
+    cells[5] = "n/a"  # the close column
+    lines[bad_line - 1] = ",".join(cells)
+    (data / "prices.csv").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("SIGMASIGHT_MARKET_DATA", "files")
+    monkeypatch.setenv("SIGMASIGHT_MARKET_DATA_DIR", str(data))
+    from sigmasight_pipeline.settings import get_settings
+
+    get_settings.cache_clear()
+    out = "\n".join(run_days(D, expect_success=False))
+    assert "prices.csv" in out and f"line {bad_line}" in out and "close" in out
+    with demo_book.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sigmasight.market_prices")).scalar_one() == 0
