@@ -2,6 +2,7 @@
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
+from .defs.daily.schedules import daily_risk_job, daily_risk_schedule
 from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
 from .defs.risk import assets as risk_assets
@@ -13,6 +14,8 @@ _MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks]
 defs = Definitions(
     assets=load_assets_from_modules(_MODULES),
     asset_checks=load_asset_checks_from_modules(_MODULES),
+    jobs=[daily_risk_job],
+    schedules=[daily_risk_schedule],
     resources=default_resources(),
 )
 

@@ -9,6 +9,7 @@ in the Dagster instance (PostgreSQL), so they appear in the UI afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ _PROGRESS_EVENTS = (
     DagsterEventType.STEP_START,
     DagsterEventType.STEP_SUCCESS,
     DagsterEventType.STEP_FAILURE,
+    DagsterEventType.STEP_UP_FOR_RETRY,
     DagsterEventType.ASSET_MATERIALIZATION,
     DagsterEventType.ASSET_CHECK_EVALUATION,
 )
@@ -51,16 +53,18 @@ def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None]
                     mat = event.event_specific_data.materialization
                     rows = mat.metadata.get("rows_written")
                     part = f" {mat.partition}" if mat.partition else ""
-                    extra = f", {rows.value} rows" if rows is not None else ""
+                    extra = f" ({rows.value} rows in this run)" if rows is not None else ""
                     line = f"materialized {mat.asset_key.to_user_string()}{part}{extra}"
                 elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
                     ev = event.event_specific_data
                     line = (f"check {ev.asset_key.to_user_string()}:{ev.check_name} "
                             f"{'passed' if ev.passed else 'FAILED'}")
                 elif kind == DagsterEventType.STEP_FAILURE:
-                    err = event.event_specific_data.error
-                    msg = _failure_message(err.message if err else "")
+                    msg = _failure_message(event.event_specific_data.error)
                     line = f"FAILED {label}: {msg}"
+                elif kind == DagsterEventType.STEP_UP_FOR_RETRY:
+                    msg = _failure_message(event.event_specific_data.error, max_lines=3)
+                    line = f"retrying {label}: {msg}"
                 elif kind == DagsterEventType.STEP_START:
                     line = f"running {label}"
                 else:
@@ -72,11 +76,18 @@ def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None]
         stop.wait(0.5)
 
 
-def _failure_message(message: str, max_lines: int = 25) -> str:
-    """The user-facing part of a step error (Dagster prefixes its own wrapper line)."""
-    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
-    if len(lines) > 1 and lines[0].startswith("dagster._core.errors."):
-        lines = lines[1:]
+_DAGSTER_PREFIX = re.compile(r"^dagster\._core\.[\w.]+(: ?|$)")
+
+
+def _failure_message(error, max_lines: int = 25) -> str:
+    """The user-facing text of a step error and its causes, without Dagster's wrappers."""
+    lines: list[str] = []
+    while error is not None:
+        for ln in (error.message or "").strip().splitlines():
+            ln = _DAGSTER_PREFIX.sub("", ln)  # "dagster._core....Failure: text" -> "text"
+            if ln.strip():
+                lines.append(ln)
+        error = error.cause
     return "\n    ".join(lines[:max_lines])
 
 
@@ -114,3 +125,39 @@ def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] 
     status = "succeeded" if result.success else "FAILED"
     echo(f"run {result.run_id} {status} in {time.perf_counter() - t0:.1f} s")
     return result.success
+
+
+def demo_summary(day: dt.date) -> str:
+    """What the demo computed for ``day``: one line per portfolio, then where to look."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    from .settings import get_settings
+    from .warehouse.database import get_engine, redacted, resolve_database_url
+
+    settings = get_settings()
+    url = resolve_database_url(settings.database_url, settings.home)
+    with get_engine(url).connect() as conn:
+        snaps = pd.read_sql(text("""
+            SELECT p.name, s.total_value, s.daily_pnl, s.cumulative_pnl, s.gross_exposure,
+                   s.net_exposure, s.dollar_delta, s.position_count, s.data_source
+              FROM sigmasight.portfolio_snapshots s
+              JOIN sigmasight.portfolios p ON p.id = s.portfolio_id
+             WHERE s.date = :d ORDER BY p.name"""), conn, params={"d": day})
+        issues = pd.read_sql(text("SELECT asset, code, count(*) AS n "
+                                  "FROM sigmasight.data_quality_issues WHERE date = :d "
+                                  "GROUP BY 1, 2 ORDER BY 1, 2"), conn, params={"d": day})
+    if snaps.empty:
+        return f"no snapshots for {day}"
+    lines = [f"\nPortfolio snapshots on {day} (US$; data source: "
+             f"{', '.join(sorted(snaps.data_source.unique()))}"
+             + (" = OFFLINE SIMULATED market, not real prices" if
+                set(snaps.data_source) == {"simulated"} else "") + ")",
+             snaps.drop(columns="data_source").to_markdown(index=False, floatfmt=",.0f")]
+    lines.append("\nData-quality issues: " + ("none" if issues.empty else
+                                               issues.to_markdown(index=False)))
+    lines.append(f"\nWarehouse: {redacted(url)} (schema sigmasight), e.g.\n"
+                 "  SELECT * FROM sigmasight.portfolio_snapshots ORDER BY date DESC;\n"
+                 "  SELECT * FROM sigmasight.position_greeks WHERE date = "
+                 f"'{day}';\nDagster UI with these runs: sigmasight dev")
+    return "\n".join(lines)
