@@ -7,10 +7,14 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 
 import click
+
+# BackfillPolicy is "beta" in Dagster 1.13; the notice is not for our users.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 
 DEMO_END = dt.date(2025, 6, 30)
 DEMO_DAYS = 30

@@ -33,11 +33,45 @@ _PROGRESS_EVENTS = (
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _describe(event, materialized: dict) -> str | None:
+    """One progress line for an event, or None. Partition materializations of a step are
+    counted in ``materialized`` and summarised once, when the step succeeds."""
+    kind, step = event.event_type, event.step_key or ""
+    data = event.event_specific_data
+    if kind == DagsterEventType.ASSET_MATERIALIZATION:
+        mat = data.materialization
+        entry = materialized.setdefault(step, {"asset": mat.asset_key.to_user_string(),
+                                               "partitions": [], "rows": None})
+        if mat.partition:
+            entry["partitions"].append(mat.partition)
+        rows = mat.metadata.get("rows_written")
+        entry["rows"] = rows.value if rows is not None else None
+        return None
+    if kind == DagsterEventType.STEP_SUCCESS:
+        entry = materialized.pop(step, None)
+        if entry is None:  # a check step: its evaluation was already printed
+            return None
+        parts = sorted(entry["partitions"])
+        span = (f" {parts[0]}" if len(parts) == 1 else
+                f" {parts[0]}..{parts[-1]} ({len(parts)} days)" if parts else "")
+        rows = f", {entry['rows']} rows" if entry["rows"] is not None else ""
+        return f"materialized {entry['asset']}{span}{rows}"
+    if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+        return (f"check {data.asset_key.to_user_string()}:{data.check_name} "
+                f"{'passed' if data.passed else 'FAILED'}")
+    if kind == DagsterEventType.STEP_FAILURE:
+        return f"FAILED {step}: {_failure_message(data.error)}"
+    if kind == DagsterEventType.STEP_UP_FOR_RETRY:
+        return f"retrying {step}: {_failure_message(data.error, max_lines=3)}"
+    if kind == DagsterEventType.STEP_START:
+        return f"running {step}"
+    return None
+
+
 def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None],
               stop: threading.Event, t0: float) -> None:
     """Print step and asset events of the run tagged ``token`` as they arrive."""
-    seen = 0
-    run_id = None
+    seen, run_id, materialized = 0, None, {}
     while True:
         done = stop.is_set()
         if run_id is None:
@@ -46,30 +80,9 @@ def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None]
         if run_id is not None:
             records = instance.all_logs(run_id, of_type=set(_PROGRESS_EVENTS))
             for rec in records[seen:]:
-                event = rec.dagster_event
-                label = (event.step_key or "") if event else ""
-                kind = event.event_type if event else None
-                if kind == DagsterEventType.ASSET_MATERIALIZATION:
-                    mat = event.event_specific_data.materialization
-                    rows = mat.metadata.get("rows_written")
-                    part = f" {mat.partition}" if mat.partition else ""
-                    extra = f" ({rows.value} rows in this run)" if rows is not None else ""
-                    line = f"materialized {mat.asset_key.to_user_string()}{part}{extra}"
-                elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
-                    ev = event.event_specific_data
-                    line = (f"check {ev.asset_key.to_user_string()}:{ev.check_name} "
-                            f"{'passed' if ev.passed else 'FAILED'}")
-                elif kind == DagsterEventType.STEP_FAILURE:
-                    msg = _failure_message(event.event_specific_data.error)
-                    line = f"FAILED {label}: {msg}"
-                elif kind == DagsterEventType.STEP_UP_FOR_RETRY:
-                    msg = _failure_message(event.event_specific_data.error, max_lines=3)
-                    line = f"retrying {label}: {msg}"
-                elif kind == DagsterEventType.STEP_START:
-                    line = f"running {label}"
-                else:
-                    continue
-                echo(f"[{time.perf_counter() - t0:6.1f}s] {line}")
+                line = _describe(rec.dagster_event, materialized) if rec.dagster_event else None
+                if line:
+                    echo(f"[{time.perf_counter() - t0:6.1f}s] {line}")
             seen = len(records)
         if done:
             return
