@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import time
@@ -63,18 +62,11 @@ def db_upgrade() -> None:
 def db_stop() -> None:
     """Stop the embedded PostgreSQL (it keeps running between commands otherwise)."""
     from .settings import get_settings
+    from .warehouse.database import stop_embedded
 
-    pid_file = get_settings().home.resolve() / "pg" / "postmaster.pid"
-    if not pid_file.is_file():
-        click.echo("the embedded PostgreSQL is not running")
-        return
-    pid = int(pid_file.read_text().splitlines()[0])
-    os.kill(pid, 15)  # pg_ctl refuses to run as root; SIGTERM = smart shutdown
-    for _ in range(100):
-        if not pid_file.exists():
-            break
-        time.sleep(0.1)
-    click.echo(f"stopped the embedded PostgreSQL (pid {pid})")
+    pid = stop_embedded(get_settings().home)
+    click.echo("the embedded PostgreSQL is not running" if pid is None
+               else f"stopped the embedded PostgreSQL (pid {pid})")
 
 
 # --- positions -------------------------------------------------------------------------

@@ -7,14 +7,18 @@ SIGMASIGHT_TEST_DATABASE_URL when set (its ``sigmasight`` schema is dropped and 
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from sigmasight_pipeline.settings import get_settings
-from sigmasight_pipeline.warehouse.database import get_engine, sqlalchemy_url
+from sigmasight_pipeline.warehouse.database import (
+    get_engine,
+    resolve_database_url,
+    sqlalchemy_url,
+    stop_embedded,
+)
 from sigmasight_pipeline.warehouse.migrate import upgrade
 from sigmasight_pipeline.warehouse.tables import SCHEMA, metadata
 
@@ -24,23 +28,19 @@ REFERENCE_DIR = Path(__file__).resolve().parents[1] / "sigmasight_pipeline" / "d
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("SIGMASIGHT_TEST_DATABASE_URL")
-    server = None
+    home = None
     if url:
         url = sqlalchemy_url(url)
-    else:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            import pgserver
-
-            server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-        url = sqlalchemy_url(server.get_uri())
+    else:  # the same embedded server the product uses, in a temporary home
+        home = tmp_path_factory.mktemp("home")
+        url = resolve_database_url(None, home)
     with get_engine(url).begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
     upgrade(url)
     yield url
     get_engine(url).dispose()
-    if server is not None:
-        server.cleanup()
+    if home is not None:
+        stop_embedded(home)
 
 
 @pytest.fixture

@@ -10,9 +10,13 @@ PostgreSQL URL, so everything downstream runs the same code.
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -49,7 +53,11 @@ def embedded_database_url(home: Path) -> str:
 
 
 def _system_postgres_url(pgdata: Path) -> str:
-    """Fallback for Pythons without pgserver wheels: PostgreSQL binaries on PATH."""
+    """Fallback for Pythons without pgserver wheels: PostgreSQL binaries on PATH.
+
+    PostgreSQL refuses to run as root; as root the server runs as the ``postgres`` system
+    user (created by the distribution's PostgreSQL packages), as pgserver itself does.
+    """
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
     if not (initdb and pg_ctl):
         raise DatabaseUnavailableError(
@@ -59,19 +67,53 @@ def _system_postgres_url(pgdata: Path) -> str:
             "install PostgreSQL (e.g. apt install postgresql), or set SIGMASIGHT_DATABASE_URL "
             "(docker compose up -d postgres starts one)."
         )
+    prefix: list[str] = []
+    pgdata.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            raise DatabaseUnavailableError(
+                "PostgreSQL cannot run as root and there is no 'postgres' system user to run "
+                "the embedded server as: install PostgreSQL from your distribution's packages, "
+                "use Python 3.11/3.12 (pgserver), or set SIGMASIGHT_DATABASE_URL") from None
+        prefix = ["runuser", "-u", "postgres", "--"]
+        os.chown(pgdata, user.pw_uid, user.pw_gid)
+        for parent in pgdata.parents:  # let that user traverse to its data directory
+            parent.chmod(parent.stat().st_mode | 0o055)
     socket_dir = pgdata / "socket"
     if not (pgdata / "PG_VERSION").exists():
-        subprocess.run([initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"], check=True,
-                       capture_output=True)
-    socket_dir.mkdir(exist_ok=True)
-    status = subprocess.run([pg_ctl, "-D", str(pgdata), "status"], capture_output=True)
+        subprocess.run([*prefix, initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"],
+                       check=True, capture_output=True)
+    status = subprocess.run([*prefix, pg_ctl, "-D", str(pgdata), "status"], capture_output=True)
     if status.returncode != 0:
+        subprocess.run([*prefix, "mkdir", "-p", str(socket_dir)], check=True)
         subprocess.run(
-            [pg_ctl, "-D", str(pgdata), "-w", "-l", str(pgdata / "server.log"), "-o",
+            [*prefix, pg_ctl, "-D", str(pgdata), "-w", "-l", str(pgdata / "server.log"), "-o",
              f"-k {socket_dir} -c listen_addresses=''", "start"],
             check=True, capture_output=True,
         )
     return f"postgresql://postgres:@/postgres?host={socket_dir}"
+
+
+def stop_embedded(home: Path, timeout: float = 10.0) -> int | None:
+    """Stop the embedded server under ``home/pg``; returns its pid, or None if not running.
+
+    By signal to the postmaster (SIGTERM = smart shutdown): ``pg_ctl stop`` refuses to
+    run as root, and pgserver's own cleanup only stops servers of this process.
+    """
+    pid_file = home.resolve() / "pg" / "postmaster.pid"
+    if not pid_file.is_file():
+        return None
+    pid = int(pid_file.read_text().splitlines()[0])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return None
+    deadline = time.monotonic() + timeout
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
 
 
 def resolve_database_url(database_url: str | None, home: Path) -> str:
