@@ -58,7 +58,9 @@ def previous_trading_day(day: dt.date, n: int = 1) -> dt.date:
     s = all_sessions()
     i = s.searchsorted(pd.Timestamp(day), side="left")
     if i - n < 0:
-        raise ValueError(f"no session {n} before {day} inside the calendar (starts {CALENDAR_START})")
+        raise ValueError(
+            f"no session {n} before {day} inside the calendar (starts {CALENDAR_START})"
+        )
     return s[i - n].date()
 
 
@@ -66,4 +68,4 @@ def sessions_back(day: dt.date, n: int) -> list[dt.date]:
     """The ``n`` sessions ending on ``day`` (inclusive when ``day`` is a session)."""
     s = all_sessions()
     i = s.searchsorted(pd.Timestamp(day), side="right")
-    return [d.date() for d in s[max(0, i - n):i]]
+    return [d.date() for d in s[max(0, i - n) : i]]

@@ -35,6 +35,7 @@ def main() -> None:
 
 # --- database --------------------------------------------------------------------------
 
+
 @main.group()
 def db() -> None:
     """The warehouse database."""
@@ -47,8 +48,9 @@ def _upgrade():
     rt = prepare()
     t0 = time.perf_counter()
     revision = upgrade(rt.database_url)
-    click.echo(f"warehouse {rt.display_url} at revision {revision} "
-               f"({time.perf_counter() - t0:.1f} s)")
+    click.echo(
+        f"warehouse {rt.display_url} at revision {revision} ({time.perf_counter() - t0:.1f} s)"
+    )
     return rt
 
 
@@ -65,11 +67,15 @@ def db_stop() -> None:
     from .warehouse.database import stop_embedded
 
     pid = stop_embedded(get_settings().home)
-    click.echo("the embedded PostgreSQL is not running" if pid is None
-               else f"stopped the embedded PostgreSQL (pid {pid})")
+    click.echo(
+        "the embedded PostgreSQL is not running"
+        if pid is None
+        else f"stopped the embedded PostgreSQL (pid {pid})"
+    )
 
 
 # --- positions -------------------------------------------------------------------------
+
 
 def _import_positions(source, label: str, portfolio: str | None = None) -> None:
     from .positions_file import PositionsFileError, read_positions_csv
@@ -85,9 +91,11 @@ def _import_positions(source, label: str, portfolio: str | None = None) -> None:
     rt = prepare()
     with get_engine(rt.database_url).begin() as conn:
         summary = load_positions(conn, book)
-    click.echo(f"{label}: {summary.positions_in_file} positions in {summary.portfolios} "
-               f"portfolio(s); {summary.positions_added} added; "
-               f"{summary.positions_total} positions in the warehouse")
+    click.echo(
+        f"{label}: {summary.positions_in_file} positions in {summary.portfolios} "
+        f"portfolio(s); {summary.positions_added} added; "
+        f"{summary.positions_total} positions in the warehouse"
+    )
 
 
 @main.group()
@@ -117,6 +125,7 @@ def seed_demo() -> None:
 
 
 # --- runs ------------------------------------------------------------------------------
+
 
 @main.command("materialize")
 @click.option("--date", "day", callback=_date, help="one trading day, YYYY-MM-DD")
@@ -150,13 +159,20 @@ def dev(port: int) -> None:
 
     cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
     workspace = PROJECT_ROOT / "workspace.yaml"
-    cmd += ["-w", str(workspace)] if workspace.is_file() else ["-m", "sigmasight_pipeline.definitions"]
+    cmd += (
+        ["-w", str(workspace)] if workspace.is_file() else ["-m", "sigmasight_pipeline.definitions"]
+    )
     sys.exit(subprocess.call(cmd))
 
 
 @main.command("demo")
-@click.option("--end", callback=_date, default=DEMO_END.isoformat(), show_default=True,
-              help="last trading day of the demo window")
+@click.option(
+    "--end",
+    callback=_date,
+    default=DEMO_END.isoformat(),
+    show_default=True,
+    help="last trading day of the demo window",
+)
 @click.option("--days", default=DEMO_DAYS, show_default=True, help="trading days to run")
 def demo(end: dt.date, days: int) -> None:
     """The whole demo: db upgrade, seed, materialize the trading days ending on END."""
@@ -170,9 +186,11 @@ def demo(end: dt.date, days: int) -> None:
     if not window:
         raise click.UsageError(f"no trading days end on {end}")
     source = get_settings().resolved_market_data
-    click.echo(f"materializing {window[0]} .. {window[-1]} ({len(window)} trading days) "
-               f"with market data from: {source}"
-               + (" (OFFLINE SIMULATED DATA, not real prices)" if source == "simulated" else ""))
+    click.echo(
+        f"materializing {window[0]} .. {window[-1]} ({len(window)} trading days) "
+        f"with market data from: {source}"
+        + (" (OFFLINE SIMULATED DATA, not real prices)" if source == "simulated" else "")
+    )
     ok = materialize_range(window[0], window[-1], echo=click.echo)
     if not ok:
         sys.exit(1)

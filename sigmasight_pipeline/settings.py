@@ -38,9 +38,13 @@ class Settings(BaseSettings):
         default=Path(".sigmasight/reports"), validation_alias=AliasChoices("SIGMASIGHT_REPORTS_DIR")
     )
     #: where the embedded PostgreSQL and Dagster's local files live
-    home: Path = Field(default=Path(".sigmasight"), validation_alias=AliasChoices("SIGMASIGHT_HOME"))
+    home: Path = Field(
+        default=Path(".sigmasight"), validation_alias=AliasChoices("SIGMASIGHT_HOME")
+    )
     #: seed of the simulated market
-    simulation_seed: int = Field(default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED"))
+    simulation_seed: int = Field(
+        default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED")
+    )
 
     @property
     def resolved_market_data(self) -> MarketDataSource:

@@ -139,3 +139,32 @@ def test_provider_outage_fails_the_asset_after_its_retries(demo_book, run_days, 
     assert "retrying market_prices" in out and "unreachable" in out
     assert "FAILED market_prices: Exceeded max_retries of 3" in out
     assert len(calls) == 4  # first attempt + RetryPolicy(max_retries=3)
+
+
+def test_vendor_rebased_adjusted_closes_are_refetched(demo_book, run_days, monkeypatch):
+    """A vendor back-adjusts history after a split: the stored basis must not be mixed in."""
+    from sigmasight_pipeline.providers.simulated import SimulatedProvider
+
+    run_days(D)
+    before = _table(demo_book, f"SELECT symbol, date, adj_close FROM sigmasight.market_prices "
+                               f"WHERE date <= '{D}'")
+    original = SimulatedProvider.prices
+
+    def split_adjusted(self, symbols, start, end):
+        frame = original(self, symbols, start, end)
+        aapl = frame["symbol"] == "AAPL"
+        return frame.assign(adj_close=frame["adj_close"].where(~aapl, frame["adj_close"] / 4))
+
+    monkeypatch.setattr(SimulatedProvider, "prices", split_adjusted)
+    run_days(dt.date(2024, 6, 4))
+    after = _table(demo_book, f"SELECT symbol, date, adj_close FROM sigmasight.market_prices "
+                              f"WHERE date <= '{D}'")
+    merged = before.merge(after, on=["symbol", "date"], suffixes=("_before", "_after"))
+    ratio = merged.adj_close_after / merged.adj_close_before
+    aapl = merged.symbol == "AAPL"
+    assert (ratio[aapl] - 0.25).abs().max() < 1e-12  # the whole window re-based
+    assert aapl.sum() >= 254
+    assert (ratio[~aapl] == 1).all()  # others untouched
+    issues = _table(demo_book, "SELECT symbol, code FROM sigmasight.data_quality_issues "
+                               "WHERE code = 'rebased_history'")
+    assert issues.symbol.tolist() == ["AAPL"]

@@ -33,8 +33,14 @@ def test_migrations_create_every_declared_table(engine, database_url):
 
 
 def _yields(day, values, source="simulated"):
-    return pd.DataFrame({"series_id": ["DGS3MO", "DGS10"][: len(values)], "date": [day] * len(values),
-                         "value": values, "source": source})
+    return pd.DataFrame(
+        {
+            "series_id": ["DGS3MO", "DGS10"][: len(values)],
+            "date": [day] * len(values),
+            "value": values,
+            "source": source,
+        }
+    )
 
 
 def _read(engine, table="treasury_yields"):
@@ -96,18 +102,30 @@ def test_concurrent_writers_of_one_day_never_duplicate(engine):
 
 
 def test_flags_arrays_and_merge(engine):
-    frame = pd.DataFrame({
-        "date": [D1], "position_id": ["00000000-0000-0000-0000-000000000001"],
-        "portfolio_id": ["00000000-0000-0000-0000-000000000002"], "symbol": ["AAPL"],
-        "price": [190.0], "price_source": ["close"], "price_date": [D1], "underlying_price": [190.0],
-        "market_value": [-1900.0], "exposure": [-1900.0], "notional": [1900.0],
-        "cost_basis": [-2000.0], "unrealized_pnl": [100.0], "flags": [["stale_price"]],
-    })
+    frame = pd.DataFrame(
+        {
+            "date": [D1],
+            "position_id": ["00000000-0000-0000-0000-000000000001"],
+            "portfolio_id": ["00000000-0000-0000-0000-000000000002"],
+            "symbol": ["AAPL"],
+            "price": [190.0],
+            "price_source": ["close"],
+            "price_date": [D1],
+            "underlying_price": [190.0],
+            "market_value": [-1900.0],
+            "exposure": [-1900.0],
+            "notional": [1900.0],
+            "cost_basis": [-2000.0],
+            "unrealized_pnl": [100.0],
+            "flags": [["stale_price"]],
+        }
+    )
     with engine.begin() as conn:
         replace_partition(conn, position_values, D1, frame)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT flags FROM sigmasight.position_values")).scalar_one() == [
-            "stale_price"]
+            "stale_price"
+        ]
     with engine.begin() as conn:
         merge_rows(conn, treasury_yields, _yields(D1, [5.2, 4.4]))
         merge_rows(conn, treasury_yields, _yields(D1, [5.1, 4.4]))
@@ -116,10 +134,18 @@ def test_flags_arrays_and_merge(engine):
 
 def test_dagster_definitions_validate_with_postgres_instance(database_url):
     """From the project root, so Dagster reads dagster.yaml (storage in PostgreSQL)."""
-    env = {**os.environ, "SIGMASIGHT_DATABASE_URL": database_url,
-           "SIGMASIGHT_DAGSTER_PG_URL": dagster_storage_url(database_url)}
+    env = {
+        **os.environ,
+        "SIGMASIGHT_DATABASE_URL": database_url,
+        "SIGMASIGHT_DAGSTER_PG_URL": dagster_storage_url(database_url),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT, env=env)
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr

@@ -12,13 +12,15 @@ fredapi 0.5.2 ``Fred.__fetch_data``:
   ``xml.etree.ElementTree.ParseError`` instead; connection errors escape as ``URLError``.
 
 :class:`_Fred` overrides that one private method (name-mangled ``_Fred__fetch_data``): it
-sends the same request with a timeout and raises :class:`_FredHTTPError` (status, FRED's
-message, ``Retry-After``) or :class:`_FredTransportError`, built from redacted text and raised
-outside any ``except`` block, so no exception ever references the URL. The provider retries
-429, 5xx and transport errors with exponential backoff (``backoff_seconds × 2^k``, at least
-``Retry-After``), ``max_retries`` times after the first attempt, then raises
-:class:`ProviderError`. 400 errors about ``api_key``, 401 and 403 raise at once. A series
-FRED does not know (400 "The series does not exist." or 404) is absent from the result.
+sends the same request with a timeout and raises
+:class:`~sigmasight_pipeline.providers.http_retry.HTTPStatusError` (status, FRED's message,
+``Retry-After``; status 0 for a transport error or a body that is not XML), built from
+redacted text and raised outside any ``except`` block, so no exception ever references the
+URL. The provider retries 429, 5xx and transport errors with exponential backoff
+(``backoff_seconds × 2^k``, at least ``Retry-After``; see ``http_retry``), ``max_retries``
+times after the first attempt, then raises :class:`ProviderError`. 400 errors about
+``api_key``, 401 and 403 raise at once. A series FRED does not know (400 "The series does
+not exist." or 404) is absent from the result.
 
 Values are in percent, as FRED publishes them; observations with ``.`` are dropped.
 """
@@ -29,14 +31,12 @@ import datetime as dt
 import http.client
 import json
 import logging
-import math
 import re
 import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -48,29 +48,21 @@ from sigmasight_pipeline.providers.base import (
     ProviderError,
     empty_frame,
 )
+from sigmasight_pipeline.providers.http_retry import (
+    AUTH_STATUSES,
+    TRANSPORT_FAILURE,
+    HTTPStatusError,
+    redact,
+    request_with_retries,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ROOT_URL = "https://api.stlouisfed.org/fred"
-MAX_BACKOFF_SECONDS = 60.0
-MAX_RETRY_AFTER_SECONDS = 120.0
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SERIES_ID = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
-_KEY_PARAMETER = re.compile(r"(?i)(api_?key=)[^&\s\"']+")
 
 _NOT_FOUND = object()
-
-
-class _FredHTTPError(Exception):
-    def __init__(self, status: int, message: str, retry_after: float | None = None):
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
-
-
-class _FredTransportError(Exception):
-    """No usable HTTP answer: connection refused/reset, timeout, or a body that is not XML."""
 
 
 class _Fred(Fred):
@@ -99,22 +91,24 @@ class _Fred(Fred):
                 error_body = exc.read()
             except (OSError, http.client.HTTPException):
                 error_body = b""
-            failure = _FredHTTPError(
+            failure = HTTPStatusError(
                 exc.code,
                 self._redact(_error_message(error_body) or str(exc.reason)),
-                _retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None),
+                retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None),
             )
             exc.close()
         except (OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
-            failure = _FredTransportError(self._redact(f"{type(exc).__name__}: {reason}"))
+            failure = HTTPStatusError(
+                TRANSPORT_FAILURE, self._redact(f"{type(exc).__name__}: {reason}")
+            )
         if failure is not None:
             raise failure
         try:
             return ET.fromstring(body)
         except ET.ParseError:
             pass
-        raise _FredTransportError("FRED answered with a body that is not XML")
+        raise HTTPStatusError(TRANSPORT_FAILURE, "FRED answered with a body that is not XML")
 
 
 class FredProvider:
@@ -200,55 +194,46 @@ class FredProvider:
     # -- transport -------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        return _KEY_PARAMETER.sub(r"\1***", text.replace(self._api_key, "***"))
+        return redact(text, self._api_key)
 
     def _request(self, what: str, call: Callable[[], Any]) -> Any:
         """``call()`` with retries; ``_NOT_FOUND`` for an unknown series.
 
+        401/403 and 400s about ``api_key`` raise at once; 429, 5xx and transport errors are
+        retried (see :func:`~sigmasight_pipeline.providers.http_retry.request_with_retries`).
         Every ProviderError is raised after its ``except`` block has ended, so it carries no
         ``__context__``.
         """
-        attempts = self.max_retries + 1
-        failure: _FredHTTPError | _FredTransportError | None = None
-        for attempt in range(1, attempts + 1):
-            try:
-                return call()
-            except (_FredHTTPError, _FredTransportError) as exc:
-                failure = exc
-            retry_after = None
-            if isinstance(failure, _FredHTTPError):
-                status, message = failure.status, failure.message
-                if status == 404 or (status == 400 and "does not exist" in message.lower()):
-                    return _NOT_FOUND
-                if status in (401, 403) or (status == 400 and "api_key" in message.lower()):
-                    raise ProviderError(
-                        f"FRED refused the request for {what} (HTTP {status}: {message}). "
-                        "The FRED key in FRED_API_KEY is missing or was rejected: set "
-                        "FRED_API_KEY to a valid key (https://fred.stlouisfed.org/docs/api/"
-                        "api_key.html)."
-                    )
-                if status not in RETRYABLE_STATUSES:
-                    raise ProviderError(
-                        f"FRED could not answer the request for {what}: HTTP {status}: {message}"
-                    )
-                retry_after = failure.retry_after
-            if attempt == attempts:
-                break
-            delay = min(self.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
-            logger.warning(
-                "FRED %s failed (%s), attempt %d of %d; retrying in %.1f s",
-                what,
-                failure,
-                attempt,
-                attempts,
-                delay,
+
+        def answer(failure: HTTPStatusError) -> Any:
+            status, message = failure.status, failure.detail.lower()
+            if status == 404 or (status == 400 and "does not exist" in message):
+                return _NOT_FOUND
+            return None
+
+        def refusal(failure: HTTPStatusError) -> str | None:
+            status, message = failure.status, failure.detail
+            key_error = status == 400 and "api_key" in message.lower()
+            if status not in AUTH_STATUSES and not key_error:
+                return None
+            return (
+                f"FRED refused the request for {what} (HTTP {status}: {message}). "
+                "The FRED key in FRED_API_KEY is missing or was rejected: set "
+                "FRED_API_KEY to a valid key (https://fred.stlouisfed.org/docs/api/"
+                "api_key.html)."
             )
-            self._sleep(delay)
-        raise ProviderError(
-            f"FRED could not answer the request for {what} after {attempts} attempts "
-            f"(last: {failure}). FRED may be down or rate-limiting this key; try again later."
+
+        return request_with_retries(
+            call,
+            service="FRED",
+            what=what,
+            max_retries=self.max_retries,
+            backoff_seconds=self.backoff_seconds,
+            sleep=self._sleep,
+            logger=logger,
+            exhausted_hint="FRED may be down or rate-limiting this key; try again later.",
+            answer=answer,
+            refusal=refusal,
         )
 
 
@@ -283,22 +268,6 @@ def _error_message(body: bytes) -> str:
     if isinstance(document, dict) and document.get("error_message"):
         return " ".join(str(document["error_message"]).split())
     return " ".join(text.split())[:300]
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _unique(items: Iterable[str]) -> list[str]:

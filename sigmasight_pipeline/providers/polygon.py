@@ -12,10 +12,11 @@ the responses. The client's own transport behaviour is replaced, because in 1.16
 So the provider puts a thin guard in front of the client's ``urllib3.PoolManager``
 (``RESTClient.client``): every HTTP request goes through the rate limiter, is sent with
 urllib3 retries disabled and this provider's timeout, and a non-200 status raises
-:class:`_PolygonHTTPError` carrying the status and ``Retry-After``. Around each logical call
-:meth:`PolygonProvider._request` retries 429, 5xx, connection errors and non-JSON bodies with
-exponential backoff (``backoff_seconds × 2^k``, at least ``Retry-After`` when the server
-sends one), ``max_retries`` times after the first attempt, then raises :class:`ProviderError`.
+:class:`~sigmasight_pipeline.providers.http_retry.HTTPStatusError` carrying the status and
+``Retry-After``. Around each logical call :meth:`PolygonProvider._request` retries 429, 499,
+5xx, connection errors and non-JSON bodies with exponential backoff (``backoff_seconds ×
+2^k``, at least ``Retry-After`` when the server sends one; see ``http_retry``),
+``max_retries`` times after the first attempt, then raises :class:`ProviderError`.
 401/403 raise at once. The key travels only in the ``Authorization: Bearer`` header; every
 message is redacted anyway and every :class:`ProviderError` is raised outside the ``except``
 block, so neither ``__cause__`` nor ``__context__`` can carry client text.
@@ -47,7 +48,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,14 @@ from sigmasight_pipeline.providers.base import (
     ProviderError,
     empty_frame,
 )
+from sigmasight_pipeline.providers.http_retry import (
+    AUTH_STATUSES,
+    RETRYABLE_STATUSES,
+    HTTPStatusError,
+    redact,
+    request_with_retries,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +79,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 SESSION_OPEN = dt.time(9, 30)
 SESSION_CLOSE = dt.time(16, 0)
 
-#: Longest single wait between attempts, and the cap on a server's Retry-After.
-MAX_BACKOFF_SECONDS = 60.0
-MAX_RETRY_AFTER_SECONDS = 120.0
-#: Statuses worth another attempt (Polygon's client retries the same set, plus 413).
-RETRYABLE_STATUSES = frozenset({429, 499, 500, 502, 503, 504})
-AUTH_STATUSES = frozenset({401, 403})
+#: Statuses worth another attempt: the shared set plus 499 (Polygon's client retries the same
+#: set, plus 413) and 200, which :class:`_GuardedPool` raises for a body that is not JSON.
+_RETRY_STATUSES = RETRYABLE_STATUSES | {499, 200}
 
 #: Pipeline symbols that are indices at Polygon (``I:`` tickers, Indices plans).
 INDEX_TICKERS = {
@@ -107,21 +112,9 @@ SIC_DIVISIONS: tuple[tuple[int, int, str], ...] = (
 OCC_PATTERN = re.compile(
     r"^(?P<root>[A-Z0-9.]{1,6})(?P<expiry>\d{6})(?P<right>[CP])(?P<strike>\d{8})$"
 )
-_KEY_PARAMETER = re.compile(r"(?i)(api_?key=)[^&\s\"']+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
 
 _NOT_FOUND = object()
 _FORBIDDEN = object()
-
-
-class _PolygonHTTPError(Exception):
-    """A non-200 response (or an unreadable 200), raised by :class:`_GuardedPool`."""
-
-    def __init__(self, status: int, detail: str, retry_after: float | None = None):
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status = status
-        self.detail = detail
-        self.retry_after = retry_after
 
 
 class RateLimiter:
@@ -169,7 +162,7 @@ class _GuardedPool:
     """Stands in for ``RESTClient.client`` (a ``urllib3.PoolManager``).
 
     Rate-limits every request, disables urllib3's retries, applies the timeout, and turns a
-    non-200 status or a non-JSON body into :class:`_PolygonHTTPError`.
+    non-200 status or a non-JSON body into :class:`HTTPStatusError`.
     """
 
     def __init__(
@@ -190,16 +183,16 @@ class _GuardedPool:
         kwargs.setdefault("timeout", self._timeout)
         response = self._pool.request(method, url, **kwargs)
         if response.status != 200:
-            raise _PolygonHTTPError(
+            raise HTTPStatusError(
                 response.status,
                 self._redact(_error_detail(response.data)),
-                _retry_after_seconds(response.headers.get("Retry-After")),
+                retry_after_seconds(response.headers.get("Retry-After")),
             )
         try:
             json.loads(response.data)
         except ValueError:
             # The client would log this and return no rows, which reads as "no data".
-            raise _PolygonHTTPError(200, "the response body was not JSON") from None
+            raise HTTPStatusError(200, "the response body was not JSON") from None
         return response
 
     def __getattr__(self, name: str) -> Any:
@@ -528,62 +521,50 @@ class PolygonProvider:
         return now.astimezone(NEW_YORK)
 
     def _redact(self, text: str) -> str:
-        text = text.replace(self._api_key, "***")
-        text = _KEY_PARAMETER.sub(r"\1***", text)
-        return _BEARER.sub(r"\1***", text)
+        return redact(text, self._api_key)
 
     def _request(self, what: str, call: Callable[[], Any], *, forbidden_ok: bool = False) -> Any:
         """``call()`` with retries; ``_NOT_FOUND`` on 404 (``_FORBIDDEN`` on 403 if allowed).
 
+        401/403 raise at once; 429, 499, 5xx, connection errors and non-JSON bodies are
+        retried (see :func:`~sigmasight_pipeline.providers.http_retry.request_with_retries`).
         Every ProviderError is raised after its ``except`` block has ended, so it has no
         ``__context__`` that could hold a client message.
         """
-        attempts = self.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            failure: _PolygonHTTPError | None = None
-            try:
-                return call()
-            except _PolygonHTTPError as exc:
-                failure = exc
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                # connection refused/reset, timeouts, TLS errors (urllib3 retries are off)
-                failure = _PolygonHTTPError(0, self._redact(f"{type(exc).__name__}: {exc}"))
-            status = failure.status
-            if status == 404:
+
+        def answer(failure: HTTPStatusError) -> Any:
+            if failure.status == 404:
                 return _NOT_FOUND
-            if status == 403 and forbidden_ok:
+            if failure.status == 403 and forbidden_ok:
                 return _FORBIDDEN
-            if status in AUTH_STATUSES:
-                raise ProviderError(
-                    f"Polygon refused the request for {what} (HTTP {status}: {failure.detail}). "
-                    "The Polygon key in POLYGON_API_KEY is missing or was rejected (a 403 can "
-                    "also mean your Polygon plan does not include this data): set "
-                    "POLYGON_API_KEY to a valid key with access to it."
-                )
-            retryable = status in RETRYABLE_STATUSES or status in (0, 200)
-            if not retryable:
-                raise ProviderError(
-                    f"Polygon could not answer the request for {what}: HTTP {status}: "
-                    f"{failure.detail}"
-                )
-            if attempt == attempts:
-                break
-            delay = min(self.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-            if failure.retry_after is not None:
-                delay = max(delay, min(failure.retry_after, MAX_RETRY_AFTER_SECONDS))
-            logger.warning(
-                "Polygon %s failed (%s), attempt %d of %d; retrying in %.1f s",
-                what,
-                _describe(failure),
-                attempt,
-                attempts,
-                delay,
+            return None
+
+        def refusal(failure: HTTPStatusError) -> str | None:
+            if failure.status not in AUTH_STATUSES:
+                return None
+            return (
+                f"Polygon refused the request for {what} (HTTP {failure.status}: "
+                f"{failure.detail}). The Polygon key in POLYGON_API_KEY is missing or was "
+                "rejected (a 403 can also mean your Polygon plan does not include this data): "
+                "set POLYGON_API_KEY to a valid key with access to it."
             )
-            self._sleep(delay)
-        raise ProviderError(
-            f"Polygon could not answer the request for {what} after {attempts} attempts "
-            f"(last: {_describe(failure)}). Polygon may be down or rate-limiting this key; "
-            "try again later (lower max_requests_per_minute if it keeps happening)."
+
+        return request_with_retries(
+            call,
+            service="Polygon",
+            what=what,
+            max_retries=self.max_retries,
+            backoff_seconds=self.backoff_seconds,
+            sleep=self._sleep,
+            logger=logger,
+            exhausted_hint="Polygon may be down or rate-limiting this key; try again later "
+            "(lower max_requests_per_minute if it keeps happening).",
+            answer=answer,
+            refusal=refusal,
+            retryable=_RETRY_STATUSES,
+            # connection refused/reset, timeouts, TLS errors (urllib3 retries are off)
+            transport_errors=(urllib3.exceptions.HTTPError, OSError),
+            redact=self._redact,
         )
 
 
@@ -751,30 +732,6 @@ def _error_detail(body: bytes) -> str:
         if message:
             text = str(message)
     return " ".join(text.split())[:300] or "(empty body)"
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def _describe(failure: _PolygonHTTPError | None) -> str:
-    if failure is None:
-        return "no response"
-    if failure.status == 0:
-        return failure.detail
-    return f"HTTP {failure.status}: {failure.detail}"
 
 
 def _unique(symbols: Iterable[str]) -> list[str]:

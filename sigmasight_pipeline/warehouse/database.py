@@ -76,22 +76,37 @@ def _system_postgres_url(pgdata: Path) -> str:
             raise DatabaseUnavailableError(
                 "PostgreSQL cannot run as root and there is no 'postgres' system user to run "
                 "the embedded server as: install PostgreSQL from your distribution's packages, "
-                "use Python 3.11/3.12 (pgserver), or set SIGMASIGHT_DATABASE_URL") from None
+                "use Python 3.11/3.12 (pgserver), or set SIGMASIGHT_DATABASE_URL"
+            ) from None
         prefix = ["runuser", "-u", "postgres", "--"]
         os.chown(pgdata, user.pw_uid, user.pw_gid)
         for parent in pgdata.parents:  # let that user traverse to its data directory
             parent.chmod(parent.stat().st_mode | 0o055)
     socket_dir = pgdata / "socket"
     if not (pgdata / "PG_VERSION").exists():
-        subprocess.run([*prefix, initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*prefix, initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"],
+            check=True,
+            capture_output=True,
+        )
     status = subprocess.run([*prefix, pg_ctl, "-D", str(pgdata), "status"], capture_output=True)
     if status.returncode != 0:
         subprocess.run([*prefix, "mkdir", "-p", str(socket_dir)], check=True)
         subprocess.run(
-            [*prefix, pg_ctl, "-D", str(pgdata), "-w", "-l", str(pgdata / "server.log"), "-o",
-             f"-k {socket_dir} -c listen_addresses=''", "start"],
-            check=True, capture_output=True,
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                str(pgdata),
+                "-w",
+                "-l",
+                str(pgdata / "server.log"),
+                "-o",
+                f"-k {socket_dir} -c listen_addresses=''",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
         )
     return f"postgresql://postgres:@/postgres?host={socket_dir}"
 
@@ -127,8 +142,8 @@ def sqlalchemy_url(url: str) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseUnavailableError(
-            f"SIGMASIGHT_DATABASE_URL must be a PostgreSQL URL, got the {parsed.get_backend_name()!r} "
-            "backend"
+            "SIGMASIGHT_DATABASE_URL must be a PostgreSQL URL, got the "
+            f"{parsed.get_backend_name()!r} backend"
         )
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 

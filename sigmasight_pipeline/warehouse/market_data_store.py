@@ -38,6 +38,12 @@ def price_counts(conn: Connection, symbols: Sequence[str], start: dt.date, end: 
     return pd.Series({s: counts.get(s, 0) for s in symbols}, dtype="int64")
 
 
+def first_price_date(conn: Connection, symbols: Sequence[str]) -> dt.date | None:
+    """The earliest stored price date among ``symbols``."""
+    q = select(func.min(market_prices.c.date)).where(market_prices.c.symbol.in_(list(symbols)))
+    return conn.execute(q).scalar_one()
+
+
 def read_option_quotes(conn: Connection, day: dt.date) -> pd.DataFrame:
     cols = ("symbol", "date", "underlying", "bid", "ask", "last", "implied_vol", "source")
     q = select(*(option_quotes.c[c] for c in cols)).where(option_quotes.c.date == day)

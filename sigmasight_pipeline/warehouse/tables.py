@@ -42,7 +42,9 @@ def _flags() -> Column:
 
 
 def _uuid_pk() -> Column:
-    return Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+    return Column(
+        "id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
 
 
 # --- positions -------------------------------------------------------------------------
@@ -61,7 +63,12 @@ positions = Table(
     "positions",
     metadata,
     _uuid_pk(),
-    Column("portfolio_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.portfolios.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "portfolio_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.portfolios.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("symbol", Text, nullable=False),
     Column("position_type", String(5), nullable=False),  # LONG SHORT LC LP SC SP
     Column("quantity", Float, nullable=False),  # signed: negative = short
@@ -76,13 +83,25 @@ positions = Table(
     Column("option_type", String(1)),  # C or P
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # A position is identified by what it is, so re-importing a file changes nothing.
-    UniqueConstraint("portfolio_id", "symbol", "entry_date", "quantity", "entry_price", name="uq_positions_identity"),
+    UniqueConstraint(
+        "portfolio_id",
+        "symbol",
+        "entry_date",
+        "quantity",
+        "entry_price",
+        name="uq_positions_identity",
+    ),
 )
 
 position_tags = Table(
     "position_tags",
     metadata,
-    Column("position_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.positions.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "position_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.positions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("tag", Text, nullable=False),
     PrimaryKeyConstraint("position_id", "tag"),
 )

@@ -18,7 +18,7 @@ from dagster import (
     asset,
 )
 
-from ...calendar import sessions_back
+from ...calendar import previous_trading_day, sessions_back
 from ...providers.base import (
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
@@ -29,7 +29,7 @@ from ...providers.base import (
 )
 from ...resources import MarketDataResource, WarehouseResource
 from ...universe import HISTORY_SESSIONS, held_in_range, option_contracts, price_symbols
-from ...warehouse.market_data_store import price_counts
+from ...warehouse.market_data_store import first_price_date, price_counts, read_prices
 from ...warehouse.positions_store import read_positions
 from ...warehouse.tables import market_prices, option_quotes, securities, treasury_yields
 from ...warehouse.writer import merge_rows, replace_partition
@@ -57,11 +57,19 @@ def _on_days(frame: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
     return frame[dates.isin(set(days))].assign(date=dates[dates.isin(set(days))])
 
 
-@asset(name="securities", group_name=GROUP, kinds={"postgres"}, deps=[positions_asset], retry_policy=PROVIDER_RETRY,
-       description="Reference data (name, asset class, sector, industry) of every symbol "
-                   "needed (sigmasight.securities).", **DAILY)
-def securities_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
-                     market_data: MarketDataResource) -> MaterializeResult:
+@asset(
+    name="securities",
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[positions_asset],
+    retry_policy=PROVIDER_RETRY,
+    description="Reference data (name, asset class, sector, industry) of every symbol "
+    "needed (sigmasight.securities).",
+    **DAILY,
+)
+def securities_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataResource
+) -> MaterializeResult:
     days = partition_days(context)
     book = _book(warehouse, days)
     provider = market_data.provider()
@@ -71,8 +79,9 @@ def securities_asset(context: AssetExecutionContext, warehouse: WarehouseResourc
     with warehouse.engine().begin() as conn:
         written = merge_rows(conn, securities, frame)
     missing = sorted(set(symbols) - set(frame["symbol"]))
-    return MaterializeResult(metadata={"rows_written": written, "symbols_missing": missing,
-                                       "source": provider.source})
+    return MaterializeResult(
+        metadata={"rows_written": written, "symbols_missing": missing, "source": provider.source}
+    )
 
 
 def _history_gaps(conn, symbols: list[str], first_day: dt.date) -> tuple[list[str], list[dt.date]]:
@@ -84,59 +93,135 @@ def _history_gaps(conn, symbols: list[str], first_day: dt.date) -> tuple[list[st
     return sorted(counts[counts < len(window)].index), window
 
 
-@asset(name="market_prices", group_name=GROUP, kinds={"postgres"}, deps=[positions_asset], retry_policy=PROVIDER_RETRY,
-       description="Daily OHLC, adjusted close and volume of held symbols, option underlyings, "
-                   "factor ETFs and benchmarks, with the engines' 253-session history filled "
-                   "in bulk when missing (sigmasight.market_prices).", **DAILY)
-def market_prices_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
-                        market_data: MarketDataResource) -> MaterializeResult:
+def _rebased(stored: pd.DataFrame, fetched: pd.DataFrame, tolerance: float = 1e-6) -> list[str]:
+    """Symbols whose adj_close for the same day differs between warehouse and provider.
+
+    Vendors back-adjust: after a split or dividend, every earlier adj_close changes. Mixing
+    the stored basis with the new one would book a false return on the day they meet.
+    """
+    both = stored.merge(fetched, on=["symbol", "date"], suffixes=("_stored", "_new"))
+    ratio = both["adj_close_new"].astype(float) / both["adj_close_stored"].astype(float)
+    return sorted(both.loc[(ratio - 1.0).abs() > tolerance, "symbol"].unique())
+
+
+@asset(
+    name="market_prices",
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[positions_asset],
+    retry_policy=PROVIDER_RETRY,
+    description="Daily OHLC, adjusted close and volume of held symbols, option underlyings, "
+    "factor ETFs and benchmarks, with the engines' 253-session history filled "
+    "in bulk when missing or re-based by the vendor (sigmasight.market_prices).",
+    **DAILY,
+)
+def market_prices_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataResource
+) -> MaterializeResult:
     days = partition_days(context)
     book = _book(warehouse, days)
     symbols = price_symbols(book)
     provider = market_data.provider()
     engine = warehouse.engine()
+    overlap_day = previous_trading_day(days[0])
     with engine.connect() as conn:
         gaps, window = _history_gaps(conn, symbols, days[0])
-    history = pd.DataFrame(columns=PRICE_COLUMNS)
+        stored_overlap = read_prices(
+            conn, symbols, overlap_day, overlap_day, columns=("symbol", "date", "adj_close")
+        )
+    # One request per symbol from the session before the run: that extra day shows
+    # whether the vendor has re-based adj_close since the history was stored.
+    fetched = _fetch("prices", lambda: provider.prices(symbols, overlap_day, days[-1]))
+    fetched = fetched.reindex(columns=PRICE_COLUMNS)
+    rebased = [
+        s for s in _rebased(stored_overlap, _on_days(fetched, [overlap_day])) if s not in gaps
+    ]
+    history = [pd.DataFrame(columns=PRICE_COLUMNS)]
     if gaps:
         context.log.info(f"filling {len(window)} sessions of history for {len(gaps)} symbols")
-        history = _fetch("price history",
-                         lambda: provider.prices(gaps, window[0], window[-1]))
-    frame = _fetch("prices", lambda: provider.prices(symbols, days[0], days[-1]))
-    frame = _on_days(frame.reindex(columns=PRICE_COLUMNS), days)
+        history.append(
+            _fetch("price history", lambda: provider.prices(gaps, window[0], window[-1]))
+        )
+    if rebased:  # rewrite all the stored history of those symbols on the new basis
+        with engine.connect() as conn:
+            since = first_price_date(conn, rebased)
+        context.log.info(f"{provider.source} re-based {rebased}: re-fetching since {since}")
+        history.append(
+            _fetch("re-based history", lambda: provider.prices(rebased, since, overlap_day))
+        )
+    history = pd.concat([h.reindex(columns=PRICE_COLUMNS) for h in history], ignore_index=True)
+    frame = _on_days(fetched, days)
 
-    returned = set(frame["symbol"]) | set(history["symbol"])
-    issues = []
+    returned = set(frame["symbol"]) | set(history["symbol"]) | set(fetched["symbol"])
+    issues = [
+        {
+            "date": days[0],
+            "symbol": sym,
+            "severity": "info",
+            "code": "rebased_history",
+            "message": (
+                f"{provider.source} changed {sym}'s adjusted close for {overlap_day} "
+                "(a split or dividend since it was stored); all its stored history was "
+                "re-fetched on the new basis"
+            ),
+        }
+        for sym in rebased
+    ]
     for day in days:
         have = set(frame.loc[frame["date"] == day, "symbol"])
         for sym in sorted(set(symbols) - have):
             unknown = sym not in returned
-            issues.append({
-                "date": day, "symbol": sym, "severity": "error" if unknown else "warning",
-                "code": "unknown_symbol" if unknown else "missing_price",
-                "message": (f"{provider.source} returned no data at all for {sym}; positions in "
-                            f"{sym} get no price on {day}" if unknown else
-                            f"{provider.source} has no {day} bar for {sym}; engines fall back to "
-                            "the latest close up to 5 sessions old (stale_price)"),
-            })
+            issues.append(
+                {
+                    "date": day,
+                    "symbol": sym,
+                    "severity": "error" if unknown else "warning",
+                    "code": "unknown_symbol" if unknown else "missing_price",
+                    "message": (
+                        f"{provider.source} returned no data at all for {sym}; positions in "
+                        f"{sym} get no price on {day}"
+                        if unknown
+                        else f"{provider.source} has no {day} bar for {sym}; engines fall back to "
+                        "the latest close up to 5 sessions old (stale_price)"
+                    ),
+                }
+            )
     issues = pd.DataFrame(issues)
     with engine.begin() as conn:
         filled = merge_rows(conn, market_prices, history.reindex(columns=PRICE_COLUMNS))
         written = replace_partition(conn, market_prices, days, frame)
         write_issues(conn, "market_prices", days, issues)
-    missing = sorted(set(issues["symbol"])) if len(issues) else []
-    return MaterializeResult(metadata={
-        "rows_written": written, "history_rows_filled": filled, "symbols": len(symbols),
-        "symbols_missing": missing, "data_quality": issue_counts(issues),
-        "source": provider.source,
-    })
+    missing = (
+        sorted(set(issues.loc[issues["code"] != "rebased_history", "symbol"]))
+        if len(issues)
+        else []
+    )
+    return MaterializeResult(
+        metadata={
+            "rows_written": written,
+            "history_rows_filled": filled,
+            "symbols": len(symbols),
+            "symbols_missing": missing,
+            "symbols_rebased": rebased,
+            "data_quality": issue_counts(issues),
+            "source": provider.source,
+        }
+    )
 
 
-@asset(name="option_quotes", group_name=GROUP, kinds={"postgres"}, deps=[positions_asset], retry_policy=PROVIDER_RETRY,
-       description="End-of-day quotes (bid, ask, last, implied vol) of every option held "
-                   "(sigmasight.option_quotes).", **DAILY)
-def option_quotes_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
-                        market_data: MarketDataResource) -> MaterializeResult:
+@asset(
+    name="option_quotes",
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[positions_asset],
+    retry_policy=PROVIDER_RETRY,
+    description="End-of-day quotes (bid, ask, last, implied vol) of every option held "
+    "(sigmasight.option_quotes).",
+    **DAILY,
+)
+def option_quotes_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataResource
+) -> MaterializeResult:
     days = partition_days(context)
     book = _book(warehouse, days)
     provider = market_data.provider()
@@ -145,31 +230,53 @@ def option_quotes_asset(context: AssetExecutionContext, warehouse: WarehouseReso
         contracts = option_contracts(book, day)
         if contracts.empty:
             continue
-        quotes = _fetch(f"option quotes {day}", lambda c=contracts, d=day: provider.option_quotes(c, d))
+        quotes = _fetch(
+            f"option quotes {day}", lambda c=contracts, d=day: provider.option_quotes(c, d)
+        )
         quotes = _on_days(quotes.reindex(columns=OPTION_QUOTE_COLUMNS), [day])
         frames.append(quotes)
         for sym in sorted(set(contracts["symbol"]) - set(quotes["symbol"])):
-            issues.append({"date": day, "symbol": sym, "code": "missing_price",
-                           "severity": "warning",
-                           "message": f"{provider.source} has no {day} quote for option {sym}; "
-                                      "the Greeks use the historical-vol model price "
-                                      "(model_price)"})
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=OPTION_QUOTE_COLUMNS)
+            issues.append(
+                {
+                    "date": day,
+                    "symbol": sym,
+                    "code": "missing_price",
+                    "severity": "warning",
+                    "message": f"{provider.source} has no {day} quote for option {sym}; "
+                    "the Greeks use the historical-vol model price "
+                    "(model_price)",
+                }
+            )
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=OPTION_QUOTE_COLUMNS)
+    )
     issues = pd.DataFrame(issues)
     with warehouse.engine().begin() as conn:
         written = replace_partition(conn, option_quotes, days, frame)
         write_issues(conn, "option_quotes", days, issues)
-    return MaterializeResult(metadata={
-        "rows_written": written, "contracts_missing": sorted(set(issues["symbol"])) if len(issues)
-        else [], "source": provider.source})
+    return MaterializeResult(
+        metadata={
+            "rows_written": written,
+            "contracts_missing": sorted(set(issues["symbol"])) if len(issues) else [],
+            "source": provider.source,
+        }
+    )
 
 
-@asset(name="treasury_yields", group_name=GROUP, kinds={"postgres"}, retry_policy=PROVIDER_RETRY,
-       description="Treasury constant-maturity yields DGS3MO, DGS2, DGS10, DGS30 in percent, "
-                   "as FRED publishes them (sigmasight.treasury_yields).", **DAILY)
-def treasury_yields_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
-                          market_data: MarketDataResource) -> MaterializeResult:
+@asset(
+    name="treasury_yields",
+    group_name=GROUP,
+    kinds={"postgres"},
+    retry_policy=PROVIDER_RETRY,
+    description="Treasury constant-maturity yields DGS3MO, DGS2, DGS10, DGS30 in percent, "
+    "as FRED publishes them (sigmasight.treasury_yields).",
+    **DAILY,
+)
+def treasury_yields_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataResource
+) -> MaterializeResult:
     days = partition_days(context)
     provider = market_data.provider()
     engine = warehouse.engine()
@@ -177,32 +284,50 @@ def treasury_yields_asset(context: AssetExecutionContext, warehouse: WarehouseRe
         gaps, window = _yield_gaps(conn, days[0])
     history = pd.DataFrame(columns=YIELD_COLUMNS)
     if gaps:
-        history = _fetch("yield history", lambda: provider.treasury_yields(
-            gaps, window[0], window[-1]))
-    frame = _fetch("yields", lambda: provider.treasury_yields(
-        list(TREASURY_SERIES), days[0], days[-1]))
+        history = _fetch(
+            "yield history", lambda: provider.treasury_yields(gaps, window[0], window[-1])
+        )
+    frame = _fetch(
+        "yields", lambda: provider.treasury_yields(list(TREASURY_SERIES), days[0], days[-1])
+    )
     frame = _on_days(frame.reindex(columns=YIELD_COLUMNS), days)
-    issues = pd.DataFrame([
-        {"date": day, "symbol": s, "code": "missing_price", "severity": "warning",
-         "message": f"no {s} value for {day}; engines use the latest earlier value"}
-        for day in days for s in TREASURY_SERIES
-        if not ((frame["date"] == day) & (frame["series_id"] == s)).any()
-    ])
+    issues = pd.DataFrame(
+        [
+            {
+                "date": day,
+                "symbol": s,
+                "code": "missing_price",
+                "severity": "warning",
+                "message": f"no {s} value for {day}; engines use the latest earlier value",
+            }
+            for day in days
+            for s in TREASURY_SERIES
+            if not ((frame["date"] == day) & (frame["series_id"] == s)).any()
+        ]
+    )
     with engine.begin() as conn:
         filled = merge_rows(conn, treasury_yields, history.reindex(columns=YIELD_COLUMNS))
         written = replace_partition(conn, treasury_yields, days, frame)
         write_issues(conn, "treasury_yields", days, issues)
-    return MaterializeResult(metadata={
-        "rows_written": written, "history_rows_filled": filled,
-        "series_missing": MetadataValue.json(issues[["date", "symbol"]].astype(str).to_dict(
-            "records") if len(issues) else []),
-        "source": provider.source})
+    return MaterializeResult(
+        metadata={
+            "rows_written": written,
+            "history_rows_filled": filled,
+            "series_missing": MetadataValue.json(
+                issues[["date", "symbol"]].astype(str).to_dict("records") if len(issues) else []
+            ),
+            "source": provider.source,
+        }
+    )
 
 
 def _yield_gaps(conn, first_day: dt.date) -> tuple[list[str], list[dt.date]]:
     from ...warehouse.market_data_store import read_yields
 
     window = sessions_back(first_day, HISTORY_SESSIONS + 1)[:-1]
-    gaps = [s for s in TREASURY_SERIES
-            if len(read_yields(conn, s, window[0], window[-1])) < 0.9 * len(window)]
+    gaps = [
+        s
+        for s in TREASURY_SERIES
+        if len(read_yields(conn, s, window[0], window[-1])) < 0.9 * len(window)
+    ]
     return gaps, window

@@ -48,6 +48,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _by_day(frame: pd.DataFrame, days: list[dt.date], engine) -> pd.DataFrame:
+    """``engine`` applied to each day's rows of ``frame``, the day stamped on its result."""
+    return _concat([engine(frame[frame["date"] == day]).assign(date=day) for day in days])
+
+
 def _preview(frame: pd.DataFrame, columns: list[str], n: int = 10) -> MetadataValue:
     if frame.empty:
         return MetadataValue.md("_no rows_")
@@ -143,12 +148,8 @@ def portfolio_exposures_asset(context: AssetExecutionContext, warehouse: Warehou
         values = read_days(conn, position_values, days)
         ports = read_portfolios(conn)
         book = read_positions(conn)
-    frames = []
-    for day in days:
-        today = values[values["date"] == day]
-        frames.append(exposures_engine(today, book, ports["portfolio_id"].astype(str))
-                      .assign(date=day))
-    exposures = _concat(frames)
+    portfolio_ids = ports["portfolio_id"].astype(str)
+    exposures = _by_day(values, days, lambda v: exposures_engine(v, book, portfolio_ids))
     with engine.begin() as conn:
         written = replace_partition(conn, portfolio_exposures, days, exposures)
     return MaterializeResult(metadata={
@@ -171,9 +172,7 @@ def tag_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseReso
     with engine.connect() as conn:
         values = read_days(conn, position_values, days)
         tags = read_tags(conn)
-    frames = [tag_exposures_engine(values[values["date"] == day], tags).assign(date=day)
-              for day in days]
-    result = _concat(frames)
+    result = _by_day(values, days, lambda v: tag_exposures_engine(v, tags))
     with engine.begin() as conn:
         written = replace_partition(conn, tag_exposures, days, result)
     return MaterializeResult(metadata={"rows_written": written})
