@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dagster import DagsterEventType, DagsterInstance, RunsFilter, materialize
 
 from .calendar import trading_days
+from .partitions import partition_bounds
 
 _PROGRESS_EVENTS = (
     DagsterEventType.STEP_START,
@@ -112,6 +113,11 @@ def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] 
     days = trading_days(start, end)
     if not days:
         echo(f"no NYSE trading days between {start} and {end}")
+        return False
+    first, last = partition_bounds()
+    if days[0] < first or days[-1] > last:
+        echo(f"trading-day partitions run from {first} to {last} (today's session); "
+             f"{start} .. {end} is outside them")
         return False
     instance = instance or DagsterInstance.get()
     token = uuid.uuid4().hex

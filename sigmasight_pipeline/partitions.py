@@ -15,7 +15,9 @@ from dagster import DailyPartitionsDefinition
 
 from .calendar import holidays
 
-PARTITIONS_START = "2023-01-03"
+#: the first partition: a year after the simulated market starts (2015-01-02), so
+#: the engines' history windows are full from the first day
+PARTITIONS_START = "2016-01-04"
 TIMEZONE = "America/New_York"
 
 trading_day_partitions = DailyPartitionsDefinition(
@@ -25,10 +27,16 @@ trading_day_partitions = DailyPartitionsDefinition(
     exclusions=[
         "0 0 * * 6",
         "0 0 * * 0",
-        *(pd.Timestamp(h).to_pydatetime() for h in holidays() if h >= dt.date(2023, 1, 1)),
+        *(pd.Timestamp(h).to_pydatetime() for h in holidays() if h >= dt.date.fromisoformat(PARTITIONS_START)),
     ],
 )
 
 
 def partition_date(key: str) -> dt.date:
     return dt.date.fromisoformat(key)
+
+
+def partition_bounds() -> tuple[dt.date, dt.date]:
+    """The first and the last trading-day partition (the last is today's session, if any)."""
+    last = trading_day_partitions.get_last_partition_key()
+    return partition_date(PARTITIONS_START), partition_date(last)

@@ -31,3 +31,10 @@ def test_materialize_rejects_bad_arguments(cli_env):
     assert bad.exit_code == 2 and "before" in bad.output
     weekend = runner.invoke(main, ["materialize", "--date", "2025-06-01"])
     assert weekend.exit_code == 1 and "no NYSE trading days" in weekend.output
+
+
+def test_materialize_outside_the_partitions_says_so(cli_env):
+    runner = CliRunner()
+    for day in ("2015-06-01", "2029-06-04"):
+        result = runner.invoke(main, ["materialize", "--date", day])
+        assert result.exit_code == 1 and "partitions run from 2016-01-04 to" in result.output
