@@ -27,7 +27,7 @@ trading_day_partitions = DailyPartitionsDefinition(
     exclusions=[
         "0 0 * * 6",
         "0 0 * * 0",
-        *(pd.Timestamp(h).to_pydatetime() for h in holidays() if h >= dt.date.fromisoformat(PARTITIONS_START)),
+        *(pd.Timestamp(h).to_pydatetime() for h in holidays() if h.isoformat() >= PARTITIONS_START),
     ],
 )
 
