@@ -53,8 +53,10 @@ def _book(warehouse: WarehouseResource, days: list[dt.date]) -> pd.DataFrame:
 
 
 def _on_days(frame: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
+    """The rows of ``days`` only, with ``date`` as datetime.date."""
     dates = pd.to_datetime(frame["date"]).dt.date
-    return frame[dates.isin(set(days))].assign(date=dates[dates.isin(set(days))])
+    keep = dates.isin(set(days))
+    return frame[keep].assign(date=dates[keep])
 
 
 @asset(
