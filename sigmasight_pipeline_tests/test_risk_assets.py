@@ -148,3 +148,30 @@ def test_a_broken_greeks_result_blocks_the_downstream_assets(demo_book, run_days
     assert "check position_greeks:greeks_complete_and_in_range FAILED" in out
     assert "materialized position_values" not in out
     assert _sql(demo_book, "SELECT count(*) n FROM sigmasight.position_values").n[0] == 0
+
+
+def test_an_empty_book_and_a_book_without_options_run_cleanly(engine, cli_env, run_days):
+    from click.testing import CliRunner
+
+    from sigmasight_pipeline.cli import main
+
+    run_days(D)  # no portfolios at all: market data for the factor ETFs, empty engines
+    assert _sql(engine, "SELECT count(*) n FROM sigmasight.position_values").n[0] == 0
+    book = cli_env / "solo.csv"
+    book.write_text("symbol,quantity,entry_price,entry_date,tags\n"
+                    "AAPL,10,190,2025-06-03,Core\nMSFT,-5,400,2025-01-02,\n")
+    assert CliRunner().invoke(main, ["positions", "import", str(book), "--portfolio", "Solo"]
+                              ).exit_code == 0
+    run_days(D, dt.date(2025, 6, 3))
+    snaps = _sql(engine, "SELECT date, total_value, daily_pnl, position_count "
+                         "FROM sigmasight.portfolio_snapshots ORDER BY date")
+    assert snaps.position_count.tolist() == [1, 2]  # AAPL enters on the 3rd
+    prices = _sql(engine, "SELECT symbol, date, close, adj_close FROM sigmasight.market_prices "
+                          "WHERE symbol IN ('AAPL', 'MSFT') AND date IN ('2025-06-02', "
+                          "'2025-06-03')").set_index(["symbol", "date"])
+    msft = -5 * prices.loc[("MSFT", D), "close"] * (
+        prices.loc[("MSFT", dt.date(2025, 6, 3)), "adj_close"]
+        / prices.loc[("MSFT", D), "adj_close"] - 1)
+    aapl = 10 * (prices.loc[("AAPL", dt.date(2025, 6, 3)), "close"] - 190)
+    assert math.isclose(snaps.daily_pnl[1], msft + aapl, rel_tol=1e-9)
+    assert _sql(engine, "SELECT count(*) n FROM sigmasight.position_greeks").n[0] == 0

@@ -44,8 +44,11 @@ GROUP = "risk"
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """Stack the per-day frames; an all-empty result keeps the engine's columns."""
+    non_empty = [f for f in frames if len(f)]
+    if non_empty:
+        return pd.concat(non_empty, ignore_index=True)
+    return frames[0] if frames else pd.DataFrame()
 
 
 def _by_day(frame: pd.DataFrame, days: list[dt.date], engine) -> pd.DataFrame:
