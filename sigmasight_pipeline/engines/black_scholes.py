@@ -72,6 +72,14 @@ def _sign(is_call: np.ndarray) -> np.ndarray:
     return np.where(is_call, 1.0, -1.0)
 
 
+def _d1_d2(S, K, T, r, sigma):
+    """√T, d1 = (ln(S/K) + (r + σ²/2)·T) / (σ√T) and d2 = d1 − σ√T (raw: no T or σ guards)."""
+    sqrt_t = np.sqrt(T)
+    vol_sqrt_t = sigma * sqrt_t
+    d1 = (np.log(S / K) + (r + 0.5 * sigma * sigma) * T) / vol_sqrt_t
+    return sqrt_t, d1, d1 - vol_sqrt_t
+
+
 def bs_price(S, K, T, r, sigma, is_call) -> np.ndarray:
     """Black-Scholes-Merton option value in $ per share (q = 0).
 
@@ -83,10 +91,7 @@ def bs_price(S, K, T, r, sigma, is_call) -> np.ndarray:
     S, K, T, r, sigma, is_call = _broadcast(S, K, T, r, sigma, is_call)
     sgn = _sign(is_call)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        sqrt_t = np.sqrt(T)
-        vol_sqrt_t = sigma * sqrt_t
-        d1 = (np.log(S / K) + (r + 0.5 * sigma * sigma) * T) / vol_sqrt_t
-        d2 = d1 - vol_sqrt_t
+        sqrt_t, d1, d2 = _d1_d2(S, K, T, r, sigma)
         k_disc = K * np.exp(-r * T)
         price = sgn * (S * ndtr(sgn * d1) - k_disc * ndtr(sgn * d2))
         expired = T <= 0.0
@@ -115,10 +120,7 @@ def bs_greeks(S, K, T, r, sigma, is_call) -> dict[str, np.ndarray]:
     S, K, T, r, sigma, is_call = _broadcast(S, K, T, r, sigma, is_call)
     sgn = _sign(is_call)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        sqrt_t = np.sqrt(T)
-        vol_sqrt_t = sigma * sqrt_t
-        d1 = (np.log(S / K) + (r + 0.5 * sigma * sigma) * T) / vol_sqrt_t
-        d2 = d1 - vol_sqrt_t
+        sqrt_t, d1, d2 = _d1_d2(S, K, T, r, sigma)
         n_d1 = ndtr(sgn * d1)  # N(d1) for calls, N(-d1) for puts
         n_d2 = ndtr(sgn * d2)
         pdf_d1 = np.exp(-0.5 * d1 * d1)
@@ -129,7 +131,7 @@ def bs_greeks(S, K, T, r, sigma, is_call) -> dict[str, np.ndarray]:
 
         price = sgn * (S * n_d1 - k_disc_n_d2)
         delta = sgn * n_d1
-        gamma = pdf_d1 / (S * vol_sqrt_t)
+        gamma = pdf_d1 / (S * sigma * sqrt_t)
         theta = (-0.5 * s_pdf * sigma / sqrt_t - sgn * r * k_disc_n_d2) / _DAYS_PER_YEAR
         vega = s_pdf * sqrt_t * _POINT
         rho = sgn * k_disc_n_d2 * T * _POINT
@@ -178,10 +180,7 @@ def no_arbitrage_bounds(S, K, T, r, is_call) -> tuple[np.ndarray, np.ndarray]:
 
 def _price_vega(S, K, T, r, sigma, sgn):
     """Price ($/share) and vega per unit of volatility (not per point); T > 0, sigma > 0."""
-    sqrt_t = np.sqrt(T)
-    vol_sqrt_t = sigma * sqrt_t
-    d1 = (np.log(S / K) + (r + 0.5 * sigma * sigma) * T) / vol_sqrt_t
-    d2 = d1 - vol_sqrt_t
+    sqrt_t, d1, d2 = _d1_d2(S, K, T, r, sigma)
     price = sgn * (S * ndtr(sgn * d1) - K * np.exp(-r * T) * ndtr(sgn * d2))
     vega = S * sqrt_t * _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
     return price, vega

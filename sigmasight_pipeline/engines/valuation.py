@@ -102,6 +102,34 @@ def _issue_rows(rows: pd.DataFrame, code: str, severity: str, messages: list[str
     )
 
 
+def _values_frame(priced: pd.DataFrame, price, price_source, price_date, underlying_price,
+                  delta, flags) -> pd.DataFrame:
+    """SPEC §4 position values of priced rows, stocks and options alike ($, signed).
+
+    market_value = q·m·price; exposure = q·m·delta·underlying price (delta 1 for stocks,
+    so exposure = market value); notional = |q|·m·underlying price; cost_basis =
+    q·m·entry_price. ``unrealized_pnl`` is added by the caller.
+    """
+    qm = as_float(priced["quantity"]) * as_float(priced["multiplier"])
+    return pd.DataFrame(
+        {
+            "_order": priced["_order"].to_numpy(),
+            "position_id": priced["position_id"].to_numpy(dtype=object),
+            "portfolio_id": priced["portfolio_id"].to_numpy(dtype=object),
+            "symbol": priced["symbol"].to_numpy(dtype=object),
+            "price": price,
+            "price_source": price_source,
+            "price_date": price_date,
+            "underlying_price": underlying_price,
+            "market_value": qm * price,
+            "exposure": qm * delta * underlying_price,
+            "notional": np.abs(qm) * underlying_price,
+            "cost_basis": qm * as_float(priced["entry_price"]),
+            "flags": flags,
+        }
+    )
+
+
 def _value_stocks(stocks: pd.DataFrame, closes: pd.DataFrame, as_of: dt.date):
     priced = stocks.merge(_closes_table(closes), on="symbol", how="left", validate="m:1")
     price = as_float(priced["price"])
@@ -109,25 +137,10 @@ def _value_stocks(stocks: pd.DataFrame, closes: pd.DataFrame, as_of: dt.date):
     missing = priced.loc[~ok]
     priced = priced.loc[ok]
     price = price[ok]
-    qm = as_float(priced["quantity"]) * as_float(priced["multiplier"])
-    market_value = qm * price
     stale = priced["stale"].to_numpy(dtype=bool)
-    values = pd.DataFrame(
-        {
-            "_order": priced["_order"].to_numpy(),
-            "position_id": priced["position_id"].to_numpy(dtype=object),
-            "portfolio_id": priced["portfolio_id"].to_numpy(dtype=object),
-            "symbol": priced["symbol"].to_numpy(dtype=object),
-            "price": price,
-            "price_source": "close",
-            "price_date": priced["price_date"].to_numpy(dtype=object),
-            "underlying_price": price,
-            "market_value": market_value,
-            "exposure": market_value,
-            "notional": np.abs(qm) * price,
-            "cost_basis": qm * as_float(priced["entry_price"]),
-            "flags": [["stale_price"] if s else [] for s in stale.tolist()],
-        }
+    values = _values_frame(
+        priced, price, "close", priced["price_date"].to_numpy(dtype=object), price,
+        delta=np.ones(len(price)), flags=[["stale_price"] if s else [] for s in stale.tolist()],
     )
     stale_rows = priced.loc[stale]
     stale_issues = _issue_rows(
@@ -193,28 +206,13 @@ def _value_options(options: pd.DataFrame, closes: pd.DataFrame, option_values: p
     priced = priced.loc[ok]
     price, delta, spot = price[ok], delta[ok], spot[ok]
 
-    qm = as_float(priced["quantity"]) * as_float(priced["multiplier"])
-    market_value = qm * price
     u_stale = priced["_u_stale"].astype(object).eq(True).to_numpy(dtype=bool)
     u_date = priced["_u_date"].to_numpy(dtype=object)
     price_date = np.where(u_stale, u_date, as_of)
     raw_flags = priced["flags"] if "flags" in priced else pd.Series([None] * len(priced))
-    values = pd.DataFrame(
-        {
-            "_order": priced["_order"].to_numpy(),
-            "position_id": priced["position_id"].to_numpy(dtype=object),
-            "portfolio_id": priced["portfolio_id"].to_numpy(dtype=object),
-            "symbol": priced["symbol"].to_numpy(dtype=object),
-            "price": price,
-            "price_source": priced["price_source"].to_numpy(dtype=object),
-            "price_date": price_date.astype(object),
-            "underlying_price": spot,
-            "market_value": market_value,
-            "exposure": qm * delta * spot,
-            "notional": np.abs(qm) * spot,
-            "cost_basis": qm * as_float(priced["entry_price"]),
-            "flags": _flag_lists(raw_flags, u_stale),
-        }
+    values = _values_frame(
+        priced, price, priced["price_source"].to_numpy(dtype=object), price_date.astype(object),
+        spot, delta=delta, flags=_flag_lists(raw_flags, u_stale),
     )
     no_underlying = missing["_u_close"].isna().to_numpy(dtype=bool)
     missing_issues = _issue_rows(
