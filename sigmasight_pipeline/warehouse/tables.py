@@ -273,6 +273,15 @@ portfolio_factor_exposures = Table(
     PrimaryKeyConstraint("date", "portfolio_id", "factor"),
 )
 
+factor_returns = Table(
+    "factor_returns",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("factor", Text, nullable=False),  # Market Value Size Momentum Quality Low Volatility
+    Column("daily_return", Float, nullable=False),  # simple return, decimal (SPEC §5.3)
+    PrimaryKeyConstraint("date", "factor"),
+)
+
 factor_correlations = Table(
     "factor_correlations",
     metadata,
