@@ -93,7 +93,7 @@ def _kept_underlyings(
     ex["exposure"] = pd.to_numeric(ex["exposure"], errors="coerce")
     portfolio_ids = list(pd.unique(ex["portfolio_id"]))
     gross = ex["exposure"].abs().groupby(ex["portfolio_id"], sort=False).sum()
-    ex = ex.dropna(subset=["exposure"])
+    ex = ex.dropna(subset=["exposure", "beta_symbol"])
     ex["beta_symbol"] = ex["beta_symbol"].astype(str)
     agg = ex.groupby(["portfolio_id", "beta_symbol"], sort=False)["exposure"].sum().reset_index()
     port_gross = gross.reindex(agg["portfolio_id"].to_numpy()).to_numpy(dtype=float)
