@@ -225,6 +225,8 @@ def _masked_ols(
     ``n_obs`` and ``estimated`` (m,). Slopes come from centred data (Frisch–Waugh), standard
     errors are the non-robust ``σ̂²·(X'X)⁻¹`` with σ̂² = SSR / (n − k − 1), R² is centred.
     """
+    # Products with the wide (T, m) panels use np.einsum rather than BLAS matmul: at these
+    # shapes a multi-threaded BLAS gains little and, on a busy machine, can cost 10x more.
     T, k = x.shape
     m = y.shape[1]
     n_obs = valid.sum(axis=0)
@@ -249,15 +251,15 @@ def _masked_ols(
         cols = np.flatnonzero(complete)
         xr = x0[rows]  # (T_c, k)
         xc = xr - xr.mean(axis=0)
-        yr = y0[np.ix_(rows, cols)]  # (T_c, m_c)
+        yr = y0[:, cols][rows]  # (T_c, m_c)
         yc = yr - yr.mean(axis=0)
         gram = xc.T @ xc
         _, _, full_rank = _equilibrated_inverse(gram, (xr**2).sum(axis=0))
         if full_rank:
             q, r = np.linalg.qr(xc)
-            b = solve_triangular(r, q.T @ yc)  # (k, m_c)
+            b = solve_triangular(r, np.einsum("tk,tm->km", q, yc))  # (k, m_c)
             r_inv = solve_triangular(r, np.eye(k))
-            resid = yc - xc @ b
+            resid = yc - np.einsum("tk,km->tm", xc, b)
             beta[cols] = b.T
             inv_diag[cols] = (r_inv**2).sum(axis=1)
             ssr[cols] = (resid**2).sum(axis=0)
@@ -268,13 +270,13 @@ def _masked_ols(
         cols = np.flatnonzero(gappy)
         w = valid[:, cols].T.astype(np.float64)  # (g, T)
         n = n_obs[cols].astype(np.float64)  # (g,)
-        x_mean = (w @ x0) / n[:, None]  # (g, k)
+        x_mean = np.einsum("gt,tk->gk", w, x0) / n[:, None]  # (g, k)
         xc = (x0[None, :, :] - x_mean[:, None, :]) * w[:, :, None]  # (g, T, k)
         yg = y0[:, cols].T  # (g, T), zero where invalid
         yc = (yg - (yg.sum(axis=1) / n)[:, None]) * w  # (g, T)
         gram = np.einsum("gtk,gtl->gkl", xc, xc)  # (g, k, k)
         xty = np.einsum("gtk,gt->gk", xc, yc)  # (g, k)
-        raw_ss = w @ (x0**2)  # (g, k)
+        raw_ss = np.einsum("gt,tk->gk", w, x0**2)  # (g, k)
         inv_corr, scale, full_rank = _equilibrated_inverse(gram, raw_ss)
         b = np.einsum("gkl,gl->gk", inv_corr, xty / scale) / scale  # (g, k)
         resid = yc - np.einsum("gtk,gk->gt", xc, b)
@@ -339,8 +341,8 @@ def factor_exposures(
       the unclipped estimate (only this factor's row is capped);
     * ``ok`` — otherwise.
     """
-    factors = list(factor_returns.columns)
-    symbols = list(asset_returns.columns)
+    factors = factor_returns.columns.to_numpy(dtype=object)
+    symbols = asset_returns.columns.to_numpy(dtype=object)
     k, m = len(factors), len(symbols)
     f = _by_day(factor_returns)
     window_days = _window_days(f.index.to_numpy().astype("datetime64[D]"), day, window)
@@ -362,8 +364,8 @@ def factor_exposures(
     )
     return pd.DataFrame(
         {
-            "symbol": np.repeat(np.asarray(symbols, dtype=object), k),
-            "factor": np.tile(np.asarray(factors, dtype=object), m),
+            "symbol": np.repeat(symbols, k),
+            "factor": np.tile(factors, m),
             "beta": np.clip(beta, -cap, cap).ravel(),
             "std_err": fit["std_err"].ravel(),
             "t_stat": t_stat.ravel(),
@@ -412,7 +414,7 @@ def interest_rate_betas(
     centred ``r_squared``, ``n_obs`` and ``quality`` (``ok`` | ``insufficient_history``, the
     latter with NaN estimates, also for a window whose yield never moves).
     """
-    symbols = list(adj_close.columns)
+    symbols = adj_close.columns.to_numpy(dtype=object)
     sessions_d = _session_days(sessions)
     window_sessions = _window_days(sessions_d, day, window)
     yields = _by_day(pd.to_numeric(dgs10, errors="coerce").dropna())
@@ -438,7 +440,7 @@ def interest_rate_betas(
     estimated = fit["estimated"]
     return pd.DataFrame(
         {
-            "symbol": np.asarray(symbols, dtype=object),
+            "symbol": symbols,
             "ir_beta": fit["beta"][:, 0],
             "std_err": fit["std_err"][:, 0],
             "r_squared": fit["r_squared"],
