@@ -529,3 +529,12 @@ def test_portfolio_factor_exposures_from_engine_outputs_and_empty_inputs():
     assert empty.empty
     assert list(empty.columns) == ["portfolio_id", "factor", "beta", "dollar_exposure",
                                    "coverage"]
+
+
+def test_factor_exposures_gappy_symbols_solved_in_blocks_give_the_same_numbers(monkeypatch):
+    from sigmasight_pipeline.engines import factors as engine
+
+    returns, factors, _, day = synthetic_panel()
+    whole = factor_exposures(returns, factors, day)
+    monkeypatch.setattr(engine, "_GAPPY_CHUNK", 7)
+    pd.testing.assert_frame_equal(factor_exposures(returns, factors, day), whole)

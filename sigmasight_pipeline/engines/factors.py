@@ -93,6 +93,10 @@ class InsufficientHistoryError(ValueError):
     """Too few complete observations for an estimate (SPEC §5.9 ``insufficient_history``)."""
 
 
+# Symbols with gaps are solved in blocks of this many (memory ~ block × T × k × 8 bytes × a few).
+_GAPPY_CHUNK = 2048
+
+
 # --- dates ----------------------------------------------------------------------------------
 
 
@@ -237,11 +241,11 @@ def _masked_ols(
     estimated = np.zeros(m, dtype=bool)
     enough = n_obs >= max(min_obs, k + 2)
     if T == 0 or not enough.any():
-        return {"beta": beta, "std_err": inv_diag, "r_squared": ssr, "n_obs": n_obs,
-                "estimated": estimated}
+        return {"beta": beta, "std_err": np.full((m, k), np.nan), "r_squared": np.full(m, np.nan),
+                "n_obs": n_obs, "estimated": estimated}
 
     rows = valid.any(axis=1)  # rows some column uses; x is finite there
-    x0 = np.where(valid.any(axis=1)[:, None], x, 0.0)
+    x0 = np.where(rows[:, None], x, 0.0)
     y0 = np.where(valid, y, 0.0)
     # complete columns: valid on every row that any enough-column uses -> one shared design
     complete = enough & valid[rows].all(axis=0)
@@ -266,8 +270,9 @@ def _masked_ols(
             tss[cols] = (yc**2).sum(axis=0)
             estimated[cols] = True
 
-    if gappy.any():
-        cols = np.flatnonzero(gappy)
+    gappy_cols = np.flatnonzero(gappy)
+    for start in range(0, len(gappy_cols), _GAPPY_CHUNK):  # bounds the (g, T, k) temporaries
+        cols = gappy_cols[start : start + _GAPPY_CHUNK]
         w = valid[:, cols].T.astype(np.float64)  # (g, T)
         n = n_obs[cols].astype(np.float64)  # (g,)
         x_mean = np.einsum("gt,tk->gk", w, x0) / n[:, None]  # (g, k)
