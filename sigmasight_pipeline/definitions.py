@@ -7,9 +7,11 @@ from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
 from .defs.risk import assets as risk_assets
 from .defs.risk import checks as risk_checks
+from .defs.risk import correlation_assets, engine_checks, factor_assets, scenario_assets
 from .resources import default_resources
 
-_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks]
+_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, factor_assets,
+            scenario_assets, correlation_assets, engine_checks]
 
 defs = Definitions(
     assets=load_assets_from_modules(_MODULES),

@@ -13,9 +13,13 @@ from sqlalchemy.engine import Connection
 
 def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
               **filters) -> pd.DataFrame:
-    """Rows of ``table`` whose date is in ``days`` (and columns equal ``filters``)."""
+    """Rows of ``table`` whose date is in ``days`` (and columns equal ``filters``).
+
+    Ordered by the primary key: float sums over the rows then come out bit-identical
+    however PostgreSQL happens to lay the rows out after a rewrite.
+    """
     days = [days] if isinstance(days, dt.date) else list(days)
-    q = select(table).where(table.c.date.in_(days))
+    q = select(table).where(table.c.date.in_(days)).order_by(*table.primary_key.columns)
     for col, val in filters.items():
         q = q.where(table.c[col] == val)
     frame = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in table.columns])
