@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     home: Path = Field(
         default=Path(".sigmasight"), validation_alias=AliasChoices("SIGMASIGHT_HOME")
     )
+    #: the stress-scenario library; None = the packaged data/stress_scenarios.yaml
+    stress_scenarios: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_STRESS_SCENARIOS")
+    )
     #: seed of the simulated market
     simulation_seed: int = Field(
         default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED")

@@ -174,3 +174,30 @@ def test_factor_exposure_rows_are_consistent(demo_day):
     both = stored.merge(hand, on=["portfolio_id", "factor"])
     assert len(both) == 18
     assert np.allclose(both.dollar_exposure, both.hand, rtol=1e-9)
+
+
+def test_a_scenario_added_to_the_library_shows_up_in_the_next_run(demo_book, run_days,
+                                                                  monkeypatch, tmp_path):
+    from sigmasight_pipeline.engines.stress import default_library_path
+    from sigmasight_pipeline.settings import get_settings
+
+    library = tmp_path / "my_scenarios.yaml"
+    library.write_text(default_library_path().read_text() + """
+  - id: tech_selloff_12
+    name: Technology sell-off
+    category: market
+    severity: moderate
+    shocks: {Market: -0.12, Momentum: -0.05}
+    description: A user-added scenario.
+""")
+    monkeypatch.setenv("SIGMASIGHT_STRESS_SCENARIOS", str(library))
+    get_settings.cache_clear()
+    run_days(D)
+    rows = _sql(demo_book, "SELECT scenario, count(*) AS n FROM sigmasight.stress_test_results "
+                           "WHERE date = :d GROUP BY 1", d=D).set_index("scenario").n
+    assert len(rows) == 19 and rows["tech_selloff_12"] == 3
+
+    library.write_text(library.read_text().replace("Market: -0.12", "Market: twelve"))
+    get_settings.cache_clear()
+    lines = run_days(D, expect_success=False)
+    assert any("tech_selloff_12" in ln and "shocks" in ln for ln in lines), lines

@@ -12,7 +12,6 @@ import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
 
 from ...engines.factors import BETA_CAP, EQUITY_FACTORS
-from ...engines.stress import load_scenarios
 from ...resources import WarehouseResource
 from .checks import _days, _query, _result
 from .factor_assets import (
@@ -20,7 +19,7 @@ from .factor_assets import (
     portfolio_factor_exposures_asset,
     position_factor_exposures_asset,
 )
-from .scenario_assets import stress_test_results_asset
+from .scenario_assets import scenario_library, stress_test_results_asset
 
 #: numerical slack for symmetry, the unit diagonal and the smallest eigenvalue
 MATRIX_TOL = 1e-9
@@ -96,7 +95,7 @@ def stress_results_complete(context: AssetCheckExecutionContext, warehouse: Ware
     days = _days(context)
     expected = _query(warehouse, "SELECT DISTINCT date, portfolio_id::text AS portfolio_id "
                                  "FROM sigmasight.position_values WHERE date = ANY(:days)", days)
-    scenario_ids = [s.id for s in load_scenarios()]
+    scenario_ids = [s.id for s in scenario_library()]
     expected = expected.merge(pd.DataFrame({"scenario": scenario_ids}), how="cross")
     found = _query(warehouse, "SELECT date, portfolio_id::text AS portfolio_id, scenario "
                               "FROM sigmasight.stress_test_results WHERE date = ANY(:days)",

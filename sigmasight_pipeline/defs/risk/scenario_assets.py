@@ -12,6 +12,7 @@ from ...engines.factors import EQUITY_FACTORS
 from ...engines.market_risk import market_risk
 from ...engines.stress import ScenarioLibraryError, load_scenarios, stress_tests
 from ...resources import WarehouseResource
+from ...settings import get_settings
 from ...warehouse.engine_store import read_days
 from ...warehouse.positions_store import read_positions
 from ...warehouse.tables import (
@@ -117,9 +118,10 @@ def market_risk_scenarios_asset(context: AssetExecutionContext, warehouse: Wareh
     })
 
 
-def _library():
+def scenario_library():
+    """The active scenarios of SIGMASIGHT_STRESS_SCENARIOS or the packaged library, read now."""
     try:
-        return load_scenarios()
+        return load_scenarios(get_settings().stress_scenarios)
     except ScenarioLibraryError as exc:  # a user edited the library: say where it is wrong
         raise Failure(description=f"stress scenario library is invalid: {exc}",
                       allow_retries=False) from exc
@@ -135,7 +137,7 @@ def _library():
 def stress_test_results_asset(context: AssetExecutionContext, warehouse: WarehouseResource
                               ) -> MaterializeResult:
     days = partition_days(context)
-    scenarios = _library()  # read on every run: a scenario added to the file shows up here
+    scenarios = scenario_library()  # read on every run: a scenario added to the file shows up here
     engine = warehouse.engine()
     with engine.connect() as conn:
         inputs = ScenarioInputs(conn, days)
