@@ -5,11 +5,12 @@ from dagster import Definitions, load_asset_checks_from_modules, load_assets_fro
 from .defs.daily.schedules import daily_risk_job, daily_risk_schedule
 from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
+from .defs.reports import assets as reports_assets
 from .defs.risk import assets as risk_assets
 from .defs.risk import checks as risk_checks
 from .resources import default_resources
 
-_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks]
+_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, reports_assets]
 
 defs = Definitions(
     assets=load_assets_from_modules(_MODULES),
