@@ -79,15 +79,17 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
     root = reports.directory()
     engine = warehouse.engine()
     last: list[PortfolioReport] = []
-    files_written = rows_written = 0
+    rows_by_format: dict[str, int] = {}
     seconds: list[float] = []
     for day in days:
         with engine.connect() as conn:
             inputs = read_report_inputs(conn, day)
         written = write_day(inputs, root)
+        rows = _row_frame(day, written)
         with engine.begin() as conn:
-            rows_written += replace_partition(conn, reports_table, day, _row_frame(day, written))
-        files_written += sum(len(r.files) for r in written)
+            replace_partition(conn, reports_table, day, rows)
+        for fmt, n in rows["format"].value_counts().items():
+            rows_by_format[fmt] = rows_by_format.get(fmt, 0) + int(n)
         seconds += [r.seconds for r in written]
         last = written
     last_day = days[-1].isoformat()
@@ -96,8 +98,8 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
             "reports_dir": MetadataValue.path(str(root)),
             "days": len(days),
             "portfolios": len(last),
-            "rows_written": rows_written,
-            "files_written": files_written,
+            # rows of sigmasight.reports (= files written) for this asset's formats
+            "rows_written": sum(rows_by_format.get(fmt, 0) for fmt in formats),
             "render_seconds_per_portfolio": round(sum(seconds) / len(seconds), 3)
             if seconds else 0.0,
         }
