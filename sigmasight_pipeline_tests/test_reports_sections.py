@@ -58,7 +58,8 @@ def _insert_synthetic(engine) -> None:
             for a in factors for b in factors]),
         t.market_risk_scenarios: pd.DataFrame([
             {"date": D, "portfolio_id": pid, "scenario": "market_up_10", "scenario_type": "market",
-             "shock": 0.10, "pnl": 3100000.0, "pnl_pct": 0.0815, "option_pnl": 2500000.0, "flags": []},
+             "shock": 0.10, "pnl": 3100000.0, "pnl_pct": 0.0815, "option_pnl": 2500000.0,
+             "flags": []},
             {"date": D, "portfolio_id": pid, "scenario": "market_down_20",
              "scenario_type": "market", "shock": -0.20, "pnl": -6208646.55, "pnl_pct": -0.1631,
              "option_pnl": -4000000.0, "flags": ["beta_defaulted"]},
