@@ -13,13 +13,14 @@ from dagster import (
 from .defs.daily.schedules import daily_risk_job, daily_risk_schedule
 from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
+from .defs.reports import assets as reports_assets
 from .defs.risk import assets as risk_assets
 from .defs.risk import checks as risk_checks
 from .defs.risk import correlation_assets, engine_checks, factor_assets, scenario_assets
 from .resources import default_resources
 
 _MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, factor_assets,
-            scenario_assets, correlation_assets, engine_checks]
+            scenario_assets, correlation_assets, engine_checks, reports_assets]
 
 #: who answers for each group's assets (shown in the UI, filterable)
 OWNERS = {
