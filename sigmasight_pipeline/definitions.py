@@ -1,6 +1,11 @@
 """The Dagster code location: every domain's assets, checks, jobs and schedules."""
 
-from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+from dagster import (
+    Definitions,
+    in_process_executor,
+    load_asset_checks_from_modules,
+    load_assets_from_modules,
+)
 
 from .defs.daily.schedules import daily_risk_job, daily_risk_schedule
 from .defs.market_data import assets as market_data_assets
@@ -17,6 +22,10 @@ defs = Definitions(
     jobs=[daily_risk_job],
     schedules=[daily_risk_schedule],
     resources=default_resources(),
+    # one process per run, steps in lineage order: the engines are vectorized, and a process
+    # per step (the multiprocess default) costs seconds of imports each on small machines.
+    # Scale out with more runs (the queue, dagster-k8s), not more processes per run.
+    executor=in_process_executor,
 )
 
 
