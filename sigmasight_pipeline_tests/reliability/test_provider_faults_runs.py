@@ -146,3 +146,37 @@ def test_an_empty_prices_file_leaves_every_position_unpriced_and_says_so(
                                   "sigmasight.portfolio_snapshots WHERE date = :d"),
                              {"d": D}).all()
     assert all(total in (0, None) for total, _ in snaps)
+
+
+def test_a_vendor_close_of_zero_negative_or_inf_is_never_used_as_a_price(
+        engine, files_market, run_days, monkeypatch):
+    """Polygon passes a bar's close through as sent; the pipeline must not value at it."""
+    from sigmasight_pipeline.providers.files import FilesProvider
+
+    prices, write = files_market
+    write(prices)
+    original = FilesProvider.prices
+    bad = {"MSFT": 0.0, "NVDA": -3.0, "AMD": math.inf}
+
+    def vendor_glitch(self, symbols, start, end):
+        frame = original(self, symbols, start, end)
+        on_d = pd.to_datetime(frame["date"]).dt.date == D
+        for sym, value in bad.items():
+            frame.loc[on_d & (frame["symbol"] == sym), ["close", "adj_close"]] = value
+        return frame
+
+    monkeypatch.setattr(FilesProvider, "prices", vendor_glitch)
+    run_days(D)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM sigmasight.market_prices WHERE NOT "
+                                   "(close > 0 AND close < 'Infinity')")).scalar_one()
+    assert stored == 0
+    values, issues = _values(engine, D), _issues(engine, D)
+    assert (values["price"] > 0).all() and values["price"].map(math.isfinite).all()
+    for sym in bad:  # valued at the previous session's close, flagged
+        previous = prices[(prices["symbol"] == sym)
+                          & (pd.to_datetime(prices["date"]).dt.date == WINDOW[-2])]
+        assert values.loc[sym, "price"] == pytest.approx(float(previous["close"].iloc[0]))
+        assert "stale_price" in values.loc[sym, "flags"]
+        said = issues[(issues["asset"] == "market_prices") & (issues["symbol"] == sym)]
+        assert len(said) == 1 and "unusable close" in said["message"].iloc[0], issues
