@@ -221,9 +221,16 @@ def compute_position_greeks(
             + ", ".join(opts.loc[bad_exp, "symbol"].astype(str).tolist())
         )
 
+    strike = pd.to_numeric(opts["strike"], errors="coerce").to_numpy(dtype=np.float64)
+    bad_strike = ~(np.isfinite(strike) & (strike > 0))
+    if bad_strike.any():
+        raise ValueError(
+            "strike must be a positive number for options: "
+            + ", ".join(opts.loc[bad_strike, "symbol"].astype(str).tolist())
+        )
+
     # --- inputs as aligned float arrays (n,) -----------------------------------------------
     is_call = (option_type == "C").to_numpy()
-    strike = opts["strike"].to_numpy(dtype=np.float64)
     quantity = opts["quantity"].to_numpy(dtype=np.float64)
     multiplier = opts["multiplier"].to_numpy(dtype=np.float64)
     years = days / DAYS_PER_YEAR
