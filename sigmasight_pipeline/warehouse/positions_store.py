@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from .fetch import fetch_frame, uuid_as_text
 from .tables import SCHEMA, portfolios, position_tags, positions
 
 _POSITION_FIELDS = (
@@ -106,14 +107,15 @@ def read_portfolios(conn: Connection) -> pd.DataFrame:
 
 def read_positions(conn: Connection, portfolio_ids=None) -> pd.DataFrame:
     """Every position (open and closed) with its portfolio name; ids as strings."""
-    query = select(positions.c.id.label("position_id"), positions.c.portfolio_id,
+    query = select(uuid_as_text(positions.c.id).label("position_id"),
+                   uuid_as_text(positions.c.portfolio_id),
                    portfolios.c.name.label("portfolio"),
                    *(positions.c[f] for f in _POSITION_FIELDS)).join(portfolios)
     if portfolio_ids is not None:
         query = query.where(positions.c.portfolio_id.in_(list(portfolio_ids)))
-    frame = pd.DataFrame(conn.execute(query.order_by(portfolios.c.name, positions.c.symbol,
-                                                     positions.c.entry_date)).mappings().all(),
-                         columns=["position_id", "portfolio_id", "portfolio", *_POSITION_FIELDS])
+    frame = fetch_frame(conn, query.order_by(portfolios.c.name, positions.c.symbol,
+                                             positions.c.entry_date),
+                        ["position_id", "portfolio_id", "portfolio", *_POSITION_FIELDS])
     for col in ("position_id", "portfolio_id"):
         frame[col] = frame[col].astype(str)
     return frame
@@ -121,8 +123,8 @@ def read_positions(conn: Connection, portfolio_ids=None) -> pd.DataFrame:
 
 def read_tags(conn: Connection) -> pd.DataFrame:
     """position_id (str), tag."""
-    frame = pd.DataFrame(conn.execute(select(position_tags)).mappings().all(),
-                         columns=["position_id", "tag"])
+    frame = fetch_frame(conn, select(uuid_as_text(position_tags.c.position_id),
+                                     position_tags.c.tag), ["position_id", "tag"])
     frame["position_id"] = frame["position_id"].astype(str)
     return frame
 
