@@ -155,8 +155,14 @@ def dev(port: int) -> None:
     """Start the Dagster UI (webserver + daemon) on 127.0.0.1 with the same database."""
     rt = _upgrade()
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={rt.dagster_home})")
+    from .reports.server import start_in_background
     from .warehouse.migrate import PROJECT_ROOT
 
+    try:  # the report files, read-only, for the asset metadata's links
+        server = start_in_background(rt.settings.reports_dir, rt.settings.reports_port)
+        click.echo(f"Reports on {server.url}")
+    except OSError as exc:
+        click.echo(f"report server not started (port {rt.settings.reports_port}): {exc}", err=True)
     cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
     workspace = PROJECT_ROOT / "workspace.yaml"
     cmd += (
@@ -197,6 +203,108 @@ def demo(end: dt.date, days: int) -> None:
     from .orchestration import demo_summary
 
     click.echo(demo_summary(window[-1]))
+    click.echo(reports_summary(window[-1]))
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+@main.group()
+def reports() -> None:
+    """Portfolio report files (Markdown with a PNG chart, JSON, CSV)."""
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@reports.command("download")
+@click.option("--portfolio", required=True, help="portfolio name, as in the warehouse")
+@click.option("--date", "day", required=True, callback=_date, help="trading day, YYYY-MM-DD")
+@click.option("--format", "fmt", required=True, type=click.Choice(["md", "json", "csv"]))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="directory to write <portfolio-slug>_<date>.<format> to")
+def reports_download(portfolio: str, day: dt.date, fmt: str, out: Path) -> None:
+    """Write one report file: the stored one (checked against its sha256), or, when the
+    reports of that day were not materialized, rendered now from the warehouse (same bytes;
+    nothing is stored)."""
+    from .reports.document import build_document
+    from .reports.files import atomic_write, sha256_hex
+    from .reports.render import render_formats, slugs_for
+    from .runtime import prepare
+    from .warehouse.database import get_engine
+    from .warehouse.report_store import (
+        find_portfolio,
+        portfolio_names,
+        read_report_inputs,
+        read_report_rows,
+    )
+
+    rt = prepare()
+    with get_engine(rt.database_url).connect() as conn:
+        port = find_portfolio(conn, portfolio)
+        if port is None:
+            names = ", ".join(repr(n) for n in portfolio_names(conn)) or "none"
+            _fail(f"unknown portfolio {portfolio!r}; portfolios in the warehouse: {names}")
+        pid = port["portfolio_id"]
+        stored = read_report_rows(conn, day, pid)
+        stored = stored[stored["format"] == fmt]
+        data = None
+        if len(stored):
+            row = stored.iloc[0]
+            path = Path(row["path"])
+            if path.is_file() and sha256_hex(path.read_bytes()) == row["sha256"]:
+                data, slug, origin = path.read_bytes(), path.stem, f"stored report {path}"
+            else:
+                click.echo(f"stored report {path} is missing or changed; rendering it again",
+                           err=True)
+        if data is None:
+            inputs = read_report_inputs(conn, day)
+            if pid not in set(inputs.table("portfolio_snapshots")["portfolio_id"]):
+                _fail(f"no data for {portfolio!r} on {day}: no portfolio snapshot for that day "
+                      f"(not a trading day, or not materialized: sigmasight materialize "
+                      f"--date {day})")
+            slug = slugs_for(inputs)[pid]
+            data = render_formats(build_document(inputs, pid, slug=slug), (fmt,))[fmt]
+            origin = "rendered from the warehouse (the reports of that day are not stored)"
+    target = atomic_write(Path(out) / f"{slug}_{day.isoformat()}.{fmt}", data)
+    click.echo(f"wrote {target.path} ({target.bytes} bytes, sha256 {target.sha256}) from {origin}")
+
+
+@reports.command("serve")
+@click.option("--port", type=int, default=None, help="default SIGMASIGHT_REPORTS_PORT (3001)")
+def reports_serve(port: int | None) -> None:
+    """Serve the report files read-only on http://127.0.0.1:PORT/reports/ (Ctrl-C stops)."""
+    from .reports.server import make_server
+    from .settings import get_settings
+
+    settings = get_settings()
+    server = make_server(settings.reports_dir, port=settings.reports_port if port is None
+                         else port)
+    click.echo(f"serving {settings.reports_dir.resolve()} on {server.url}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def reports_summary(day: dt.date) -> str:
+    """Where the reports of ``day`` are, and how to get at them (the end of `demo`)."""
+    from .settings import get_settings
+
+    settings = get_settings()
+    folder = (settings.reports_dir / day.isoformat()).resolve()
+    files = sorted(p.name for p in folder.glob("*.*")) if folder.is_dir() else []
+    lines = [f"\nReports for {day}: {folder} ({len(files)} files)"]
+    lines += [f"  {name}" for name in files]
+    lines += ["Download one: sigmasight reports download --portfolio NAME "
+              f"--date {day} --format md|json|csv [--out DIR]",
+              f"Browse them: sigmasight dev (or sigmasight reports serve), then "
+              f"http://127.0.0.1:{settings.reports_port}/reports/{day}/"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,57 @@
 """The Dagster code location: every domain's assets, checks, jobs and schedules."""
 
-from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+from importlib.metadata import PackageNotFoundError, version
+
+from dagster import (
+    AssetSpec,
+    Definitions,
+    load_asset_checks_from_modules,
+    load_assets_from_modules,
+    map_asset_specs,
+)
 
 from .defs.daily.schedules import daily_risk_job, daily_risk_schedule
 from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
+from .defs.reports import assets as reports_assets
 from .defs.risk import assets as risk_assets
 from .defs.risk import checks as risk_checks
+from .defs.risk import correlation_assets, engine_checks, factor_assets, scenario_assets
 from .resources import default_resources
 
-_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks]
+_MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, factor_assets,
+            scenario_assets, correlation_assets, engine_checks, reports_assets]
+
+#: who answers for each group's assets (shown in the UI, filterable)
+OWNERS = {
+    "positions": ["team:portfolio-data"],
+    "market_data": ["team:market-data"],
+    "risk": ["team:risk-engineering"],
+    "reports": ["team:risk-engineering"],
+}
+
+try:
+    _PACKAGE_VERSION = version("sigmasight-pipeline")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    _PACKAGE_VERSION = "0+source"
+
+
+def _with_ownership(spec: AssetSpec) -> AssetSpec:
+    """Owners by group; the package version as code version unless the asset sets its own
+    (a release then shows every asset as changed code in the UI)."""
+    return spec.replace_attributes(
+        owners=spec.owners or OWNERS.get(spec.group_name, []),
+        code_version=spec.code_version or _PACKAGE_VERSION,
+        tags={**spec.tags, "domain": spec.group_name or "default"},
+    )
+
+
+def _assets() -> list:
+    return list(map_asset_specs(_with_ownership, load_assets_from_modules(_MODULES)))
+
 
 defs = Definitions(
-    assets=load_assets_from_modules(_MODULES),
+    assets=_assets(),
     asset_checks=load_asset_checks_from_modules(_MODULES),
     jobs=[daily_risk_job],
     schedules=[daily_risk_schedule],
@@ -22,4 +61,4 @@ defs = Definitions(
 
 def all_assets_and_checks() -> list:
     """Everything a headless run materializes (assets first, then their checks)."""
-    return [*load_assets_from_modules(_MODULES), *load_asset_checks_from_modules(_MODULES)]
+    return [*_assets(), *load_asset_checks_from_modules(_MODULES)]

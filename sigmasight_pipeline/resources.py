@@ -55,6 +55,23 @@ class MarketDataResource(ConfigurableResource):
         )
 
 
+class ReportsResource(ConfigurableResource):
+    """Where report files land and the port of their read-only HTTP server (SPEC §6)."""
+
+    reports_dir: str | None = Field(
+        default=None, description="directory of report files; empty = SIGMASIGHT_REPORTS_DIR")
+    port: int | None = Field(
+        default=None, description="report file server port; empty = SIGMASIGHT_REPORTS_PORT")
+
+    def directory(self) -> Path:
+        return Path(self.reports_dir or get_settings().reports_dir).resolve()
+
+    def url(self, relative: str) -> str:
+        """The file server's URL of ``relative`` (a path under the reports directory)."""
+        port = self.port if self.port is not None else get_settings().reports_port
+        return f"http://127.0.0.1:{port}/reports/{relative.lstrip('/')}"
+
+
 def _env_or_none(name: str):
     """EnvVar when the variable is set now (kept secret in the UI), else settings at run time."""
     return EnvVar(name) if os.environ.get(name) else None
@@ -67,4 +84,5 @@ def default_resources() -> dict:
             polygon_api_key=_env_or_none("POLYGON_API_KEY"),
             fred_api_key=_env_or_none("FRED_API_KEY"),
         ),
+        "reports": ReportsResource(),
     }

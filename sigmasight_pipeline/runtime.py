@@ -32,6 +32,8 @@ def prepare(settings: Settings | None = None) -> Runtime:
     settings = settings or get_settings()
     home = settings.home.resolve()
     os.environ["SIGMASIGHT_HOME"] = str(home)
+    if "reports_dir" in settings.model_fields_set:  # relative to where the command ran
+        os.environ["SIGMASIGHT_REPORTS_DIR"] = str(settings.reports_dir.resolve())
     url = resolve_database_url(settings.database_url, home)
     if not settings.database_url:
         # the embedded server's URL, for child processes and the resources

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MarketDataSource = Literal["simulated", "files", "polygon"]
@@ -34,17 +34,32 @@ class Settings(BaseSettings):
     fred_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("FRED_API_KEY")
     )
+    #: report files land under <reports_dir>/<date>/; default <SIGMASIGHT_HOME>/reports
     reports_dir: Path = Field(
         default=Path(".sigmasight/reports"), validation_alias=AliasChoices("SIGMASIGHT_REPORTS_DIR")
+    )
+    #: port of the read-only report file server started by `sigmasight dev` (127.0.0.1)
+    reports_port: int = Field(
+        default=3001, ge=0, le=65535, validation_alias=AliasChoices("SIGMASIGHT_REPORTS_PORT")
     )
     #: where the embedded PostgreSQL and Dagster's local files live
     home: Path = Field(
         default=Path(".sigmasight"), validation_alias=AliasChoices("SIGMASIGHT_HOME")
     )
+    #: the stress-scenario library; None = the packaged data/stress_scenarios.yaml
+    stress_scenarios: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_STRESS_SCENARIOS")
+    )
     #: seed of the simulated market
     simulation_seed: int = Field(
         default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED")
     )
+
+    @model_validator(mode="after")
+    def _reports_under_home(self) -> Settings:
+        if "reports_dir" not in self.model_fields_set:
+            self.reports_dir = self.home / "reports"
+        return self
 
     @property
     def resolved_market_data(self) -> MarketDataSource:

@@ -14,13 +14,15 @@ from .fetch import fetch_frame, uuid_as_text
 
 def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
               **filters) -> pd.DataFrame:
-    """Rows of ``table`` whose date is in ``days`` (and columns equal ``filters``)."""
+    """Rows of ``table`` whose date is in ``days`` (and columns equal ``filters``).
+
+    Ordered by the primary key: float sums over the rows then come out bit-identical
+    however PostgreSQL happens to lay the rows out after a rewrite.
+    """
     days = [days] if isinstance(days, dt.date) else list(days)
     q = select(*(uuid_as_text(c) for c in table.columns)).where(table.c.date.in_(days))
     for col, val in filters.items():
         q = q.where(table.c[col] == val)
-    # in primary-key order: sums over the rows then never depend on the physical order,
-    # so a range run and the same days run one by one agree to the last bit
     q = q.order_by(*table.primary_key.columns)
     return fetch_frame(conn, q, [c.name for c in table.columns])
 

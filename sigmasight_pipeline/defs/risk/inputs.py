@@ -1,12 +1,13 @@
 """Loading engine inputs for a range of trading days (one read per range, not per day)."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from ...calendar import all_sessions, sessions_back
+from ...engines.activity import is_option
 from ...engines.prices import resolve_closes
 from ...warehouse.market_data_store import read_prices
 from ...warehouse.positions_store import read_positions
@@ -21,23 +22,36 @@ class RangeInputs:
     days: list[dt.date]
     positions: pd.DataFrame  # every position, open and closed
     prices: pd.DataFrame  # symbol, date, close, adj_close, source
+    _wide: pd.DataFrame | None = field(default=None, repr=False)
 
     def closes(self, day: dt.date, symbols=None) -> pd.DataFrame:
         """resolve_closes on ``day``: the close or one up to 5 sessions old (stale)."""
         history = self.prices[self.prices["date"] <= day]
         return resolve_closes(history, symbols, day, all_sessions())
 
-    def adj_close_wide(self, day: dt.date) -> pd.DataFrame:
-        """adj_close, dates × symbols, up to ``day``."""
-        upto = self.prices[self.prices["date"] <= day]
-        return upto.pivot(index="date", columns="symbol", values="adj_close").sort_index()
+    def adj_close_wide(self, day: dt.date | None = None) -> pd.DataFrame:
+        """adj_close, dates × symbols, up to ``day`` (all loaded dates when None)."""
+        if self._wide is None:  # one pivot per range
+            self._wide = self.prices.pivot(index="date", columns="symbol",
+                                           values="adj_close").sort_index()
+        return self._wide if day is None else self._wide.loc[self._wide.index <= day]
 
     def data_source(self, day: dt.date) -> str:
         src = sorted(self.prices.loc[self.prices["date"] == day, "source"].dropna().unique())
         return "+".join(src) if src else "none"
 
 
-def load_range(conn: Connection, days: list[dt.date]) -> RangeInputs:
-    start = sessions_back(days[0], PRICE_LOOKBACK_SESSIONS + 1)[0]
+def load_range(conn: Connection, days: list[dt.date],
+               lookback: int = PRICE_LOOKBACK_SESSIONS) -> RangeInputs:
+    """Positions and the prices of ``lookback`` sessions before the first day to the last."""
+    start = sessions_back(days[0], lookback + 1)[0]
     return RangeInputs(days=days, positions=read_positions(conn),
                        prices=read_prices(conn, None, start, days[-1]))
+
+
+def beta_symbols(positions: pd.DataFrame) -> pd.DataFrame:
+    """position_id → beta_symbol: options take their underlying's betas, others their own."""
+    option = is_option(positions["position_type"])
+    return pd.DataFrame({"position_id": positions["position_id"],
+                         "beta_symbol": positions["underlying_symbol"].where(
+                             option, positions["symbol"])})

@@ -1,0 +1,123 @@
+"""Portfolio reports: Markdown (+ PNG chart), JSON and CSV per portfolio and trading day.
+
+One multi-asset run per range of days: for each day it reads every table the reports show
+(one query per table, all portfolios at once), renders each portfolio's report set from
+plain data (``sigmasight_pipeline.reports``), writes the files atomically under
+``<reports dir>/<date>/<portfolio-slug>.{md,json,csv,png}`` and replaces that day's rows
+of ``sigmasight.reports`` (path, bytes, sha256) in one transaction.
+"""
+
+import datetime as dt
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from ...reports.markdown import summary_preview
+from ...reports.render import PortfolioReport, write_day
+from ...resources import ReportsResource, WarehouseResource
+from ...warehouse.report_store import read_report_inputs
+from ...warehouse.tables import reports as reports_table
+from ...warehouse.writer import replace_partition
+from ..common import DAILY, partition_days
+
+GROUP = "reports"
+
+#: the warehouse assets the reports read; engines not listed yet are shown when present
+REPORT_INPUTS = [
+    AssetKey("positions"),
+    AssetKey("position_values"),
+    AssetKey("position_greeks"),
+    AssetKey("portfolio_exposures"),
+    AssetKey("tag_exposures"),
+    AssetKey("portfolio_snapshots"),
+    AssetKey("portfolio_factor_exposures"),
+    AssetKey("position_factor_exposures"),
+    AssetKey("factor_correlations"),
+    AssetKey("market_risk_scenarios"),
+    AssetKey("stress_test_results"),
+    AssetKey("position_correlations"),
+    AssetKey("correlation_summaries"),
+]
+
+#: asset name → the file formats it owns
+ASSET_FORMATS = {
+    "report_markdown": ("md", "png"),
+    "report_json": ("json",),
+    "report_csv": ("csv",),
+}
+
+_DESCRIPTIONS = {
+    "report_markdown": "Markdown report per portfolio and day (header with data source and "
+                       "data quality, summary, positions, tags, Greeks, factors, market risk, "
+                       "stress, correlations, issues, 30-day history) with a PNG chart of "
+                       "cumulative P&L and exposure.",
+    "report_json": "JSON report per portfolio and day: the same content as a versioned "
+                   "document (schema_version; sigmasight_pipeline/reports/report.schema.json).",
+    "report_csv": "CSV per portfolio and day: one row per position with values, exposures, "
+                  "Greeks and factor betas (the original system's 26 columns and more).",
+}
+
+
+def _row_frame(day: dt.date, written: list[PortfolioReport]) -> pd.DataFrame:
+    rows = [{"date": day, "portfolio_id": r.portfolio_id, "format": fmt, "path": str(f.path),
+             "bytes": f.bytes, "sha256": f.sha256}
+            for r in written for fmt, f in sorted(r.files.items())]
+    return pd.DataFrame(rows, columns=["date", "portfolio_id", "format", "path", "bytes",
+                                       "sha256"])
+
+
+@multi_asset(
+    specs=[AssetSpec(name, deps=REPORT_INPUTS, group_name=GROUP, description=_DESCRIPTIONS[name],
+                     kinds={"markdown"} if name == "report_markdown" else {name[7:]})
+           for name in ASSET_FORMATS],
+    can_subset=False,
+    **DAILY,
+)
+def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResource,
+                      reports: ReportsResource):
+    days = partition_days(context)
+    root = reports.directory()
+    engine = warehouse.engine()
+    last: list[PortfolioReport] = []
+    rows_by_format: dict[str, int] = {}
+    seconds: list[float] = []
+    for day in days:
+        with engine.connect() as conn:
+            inputs = read_report_inputs(conn, day)
+        written = write_day(inputs, root)
+        rows = _row_frame(day, written)
+        with engine.begin() as conn:
+            replace_partition(conn, reports_table, day, rows)
+        for fmt, n in rows["format"].value_counts().items():
+            rows_by_format[fmt] = rows_by_format.get(fmt, 0) + int(n)
+        seconds += [r.seconds for r in written]
+        last = written
+    last_day = days[-1].isoformat()
+    for name, formats in ASSET_FORMATS.items():
+        metadata: dict = {
+            "reports_dir": MetadataValue.path(str(root)),
+            "days": len(days),
+            "portfolios": len(last),
+            # rows of sigmasight.reports (= files written) for this asset's formats
+            "rows_written": sum(rows_by_format.get(fmt, 0) for fmt in formats),
+            "render_seconds_per_portfolio": round(sum(seconds) / len(seconds), 3)
+            if seconds else 0.0,
+        }
+        for r in last:
+            for fmt in formats:
+                f = r.files[fmt]
+                rel = f.path.relative_to(root).as_posix()
+                metadata[f"{r.slug}.{fmt}"] = MetadataValue.url(reports.url(rel))
+                metadata[f"{r.slug}.{fmt} path"] = MetadataValue.path(str(f.path))
+        if name == "report_markdown":
+            metadata["preview"] = MetadataValue.md(
+                "\n\n".join(summary_preview(r.document) for r in last)
+                or f"no portfolio has a snapshot on {last_day}")
+        yield MaterializeResult(asset_key=name, metadata=metadata)

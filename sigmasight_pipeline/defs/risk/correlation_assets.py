@@ -1,0 +1,69 @@
+"""Position correlations per portfolio and their summary: clusters and effective bets
+(SPEC §5.8). One multi-asset writes both tables from one computation.
+"""
+
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
+
+from ...engines.correlations import position_correlations as correlations_engine
+from ...resources import WarehouseResource
+from ...warehouse.engine_store import read_days
+from ...warehouse.tables import correlation_summaries, position_correlations, position_values
+from ...warehouse.writer import replace_partition
+from ..common import DAILY, partition_days
+from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
+from .inputs import beta_symbols, load_range
+
+#: 90 trading days of log returns need 91 closes
+LOOKBACK_SESSIONS = 91
+
+
+@multi_asset(
+    specs=[
+        AssetSpec("position_correlations", group_name=GROUP, kinds={"postgres", "pandas"},
+                  deps=[position_values_asset, portfolio_exposures_asset],
+                  description="Pairwise correlations of daily log returns (last 90 trading "
+                              "days, at least 20 common days) between the underlyings of each "
+                              "portfolio with |exposure| ≥ $10,000 and ≥ 1 % of gross "
+                              "(sigmasight.position_correlations)."),
+        AssetSpec("correlation_summaries", group_name=GROUP, kinds={"postgres", "pandas"},
+                  deps=[position_values_asset, portfolio_exposures_asset],
+                  description="Per portfolio: underlyings kept, mean |correlation|, effective "
+                              "number of bets and clusters of |ρ| ≥ 0.7 "
+                              "(sigmasight.correlation_summaries)."),
+    ],
+    **DAILY,
+)
+def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResource):
+    days = partition_days(context)
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        inputs = load_range(conn, days, lookback=LOOKBACK_SESSIONS)
+        values = read_days(conn, position_values, days)
+    values = values.merge(beta_symbols(inputs.positions), on="position_id", how="left")
+    prices = inputs.adj_close_wide()
+    pair_frames, summary_frames = [], []
+    for day in days:
+        held = values.loc[values["date"] == day, ["portfolio_id", "beta_symbol", "exposure"]]
+        if held.empty:
+            continue
+        pairs, summaries = correlations_engine(held, prices, day)
+        pair_frames.append(pairs.assign(date=day))
+        summary_frames.append(summaries.assign(date=day))
+    pairs, summaries = _concat(pair_frames), _concat(summary_frames)
+    with engine.begin() as conn:
+        n_pairs = replace_partition(conn, position_correlations, days, pairs)
+        n_summaries = replace_partition(conn, correlation_summaries, days, summaries)
+    yield MaterializeResult(asset_key="position_correlations", metadata={
+        "rows_written": n_pairs,
+        "preview": _preview(pairs.reindex(pairs["correlation"].abs().sort_values(
+            ascending=False).index) if n_pairs else pairs,
+            ["date", "symbol_a", "symbol_b", "correlation", "n_obs"]),
+    })
+    yield MaterializeResult(asset_key="correlation_summaries", metadata={
+        "rows_written": n_summaries,
+        "preview": _preview(summaries.assign(clusters=summaries["clusters"].map(str))
+                            if n_summaries else summaries,
+                            ["date", "portfolio_id", "n_positions", "avg_abs_correlation",
+                             "effective_bets", "clusters"]),
+    })
+

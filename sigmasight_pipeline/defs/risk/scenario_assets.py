@@ -1,0 +1,161 @@
+"""Risk engines II, scenario side: market-risk scenarios and the stress-test library
+(SPEC §5.6-5.7), both revalued by the one scenario engine (stocks linear through their
+factor betas, options fully revalued with Black-Scholes, plus the rate term).
+"""
+
+import datetime as dt
+
+import pandas as pd
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+
+from ...engines.factors import EQUITY_FACTORS
+from ...engines.market_risk import market_risk
+from ...engines.stress import ScenarioLibraryError, load_scenarios, stress_tests
+from ...resources import WarehouseResource
+from ...settings import get_settings
+from ...warehouse.engine_store import read_days
+from ...warehouse.positions_store import read_positions
+from ...warehouse.tables import (
+    factor_correlations,
+    market_risk_scenarios,
+    position_factor_exposures,
+    position_greeks,
+    position_interest_rate_betas,
+    position_values,
+    stress_test_results,
+)
+from ...warehouse.writer import replace_partition
+from ..common import DAILY, partition_days
+from .assets import GROUP, _concat, _preview
+from .factor_assets import (
+    factor_correlations_asset,
+    portfolio_factor_exposures_asset,
+    position_factor_exposures_asset,
+    position_interest_rate_betas_asset,
+)
+from .inputs import beta_symbols
+
+_POSITION_FIELDS = ["position_id", "position_type", "quantity", "multiplier", "strike",
+                    "option_type", "underlying_symbol"]
+_GREEK_FIELDS = ["position_id", "implied_vol", "rate", "years_to_expiry", "underlying_price"]
+
+
+class ScenarioInputs:
+    """The warehouse rows scenario revaluation needs for a range of days, split per day."""
+
+    def __init__(self, conn, days: list[dt.date]):
+        positions = read_positions(conn)
+        self.positions = positions[_POSITION_FIELDS].merge(beta_symbols(positions),
+                                                           on="position_id")
+        self.values = read_days(conn, position_values, days)
+        self.greeks = read_days(conn, position_greeks, days)
+        self.betas = read_days(conn, position_factor_exposures, days)
+        self.ir_betas = read_days(conn, position_interest_rate_betas, days)
+        self.covariance = read_days(conn, factor_correlations, days)
+
+    def book(self, day: dt.date) -> pd.DataFrame:
+        """One row per valued position: exposure, contract terms and the Greeks' S, σ, r, T."""
+        values = self.values.loc[self.values["date"] == day,
+                                 ["position_id", "portfolio_id", "symbol", "price", "exposure"]]
+        greeks = self.greeks.loc[self.greeks["date"] == day, _GREEK_FIELDS]
+        book = values.merge(self.positions, on="position_id", how="left").merge(
+            greeks, on="position_id", how="left")
+        # stocks, ETFs and funds: the underlying is the position itself
+        book["underlying_price"] = book["underlying_price"].fillna(book["price"])
+        return book
+
+    def factor_betas(self, day: dt.date, book: pd.DataFrame) -> pd.DataFrame:
+        """Betas, beta_symbol × EQUITY_FACTORS (NaN where the history was insufficient)."""
+        rows = self.betas[self.betas["date"] == day].merge(
+            book[["position_id", "beta_symbol"]], on="position_id")
+        rows = rows.drop_duplicates(["beta_symbol", "factor"])
+        return (rows.pivot(index="beta_symbol", columns="factor", values="beta")
+                .reindex(columns=EQUITY_FACTORS).astype(float))
+
+    def rate_betas(self, day: dt.date, book: pd.DataFrame) -> pd.Series:
+        """ir_beta per beta_symbol (return per +1 pp of DGS10)."""
+        rows = self.ir_betas[self.ir_betas["date"] == day].merge(
+            book[["position_id", "beta_symbol"]], on="position_id")
+        rows = rows.drop_duplicates("beta_symbol")
+        return pd.Series(rows["ir_beta"].to_numpy(dtype=float), index=rows["beta_symbol"],
+                         name="ir_beta")
+
+    def factor_covariance(self, day: dt.date) -> pd.DataFrame | None:
+        """The day's EWMA factor covariance (daily scale), or None when it was not computed."""
+        rows = self.covariance[self.covariance["date"] == day]
+        if rows.empty:
+            return None
+        return (rows.pivot(index="factor_a", columns="factor_b", values="covariance")
+                .reindex(index=EQUITY_FACTORS, columns=EQUITY_FACTORS).astype(float))
+
+
+@asset(name="market_risk_scenarios", group_name=GROUP, kinds={"postgres", "numpy"},
+       deps=[position_factor_exposures_asset, position_interest_rate_betas_asset,
+             portfolio_factor_exposures_asset],
+       description="P&L of each portfolio for Market moves of ±5, ±10, ±20 % and DGS10 moves of "
+                   "±25 bp, ±100 bp and +300 bp: stocks through their betas, options fully "
+                   "revalued with Black-Scholes (sigmasight.market_risk_scenarios).", **DAILY)
+def market_risk_scenarios_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                                ) -> MaterializeResult:
+    days = partition_days(context)
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        inputs = ScenarioInputs(conn, days)
+    frames = []
+    for day in days:
+        book = inputs.book(day)
+        if book.empty:
+            continue
+        frames.append(market_risk(book, inputs.factor_betas(day, book),
+                                  inputs.rate_betas(day, book)).assign(date=day))
+    rows = _concat(frames)
+    with engine.begin() as conn:
+        written = replace_partition(conn, market_risk_scenarios, days, rows)
+    return MaterializeResult(metadata={
+        "rows_written": written,
+        "preview": _preview(rows, ["date", "portfolio_id", "scenario", "shock", "pnl",
+                                   "pnl_pct", "option_pnl"], n=11),
+    })
+
+
+def scenario_library():
+    """The active scenarios of SIGMASIGHT_STRESS_SCENARIOS or the packaged library, read now."""
+    try:
+        return load_scenarios(get_settings().stress_scenarios)
+    except ScenarioLibraryError as exc:  # a user edited the library: say where it is wrong
+        raise Failure(description=f"stress scenario library is invalid: {exc}",
+                      allow_retries=False) from exc
+
+
+@asset(name="stress_test_results", group_name=GROUP, kinds={"postgres", "numpy"},
+       deps=[position_factor_exposures_asset, position_interest_rate_betas_asset,
+             factor_correlations_asset, portfolio_factor_exposures_asset],
+       description="Every active scenario of stress_scenarios.yaml per portfolio: direct P&L "
+                   "(named shocks only) and correlated P&L (unnamed factors moved by their "
+                   "conditional expectation under the EWMA covariance), per-factor impacts and "
+                   "flags (sigmasight.stress_test_results).", **DAILY)
+def stress_test_results_asset(context: AssetExecutionContext, warehouse: WarehouseResource
+                              ) -> MaterializeResult:
+    days = partition_days(context)
+    scenarios = scenario_library()  # read on every run: a scenario added to the file shows up here
+    engine = warehouse.engine()
+    with engine.connect() as conn:
+        inputs = ScenarioInputs(conn, days)
+    frames = []
+    for day in days:
+        book = inputs.book(day)
+        if book.empty:
+            continue
+        frames.append(stress_tests(book, inputs.factor_betas(day, book),
+                                   inputs.rate_betas(day, book), inputs.factor_covariance(day),
+                                   scenarios).assign(date=day))
+    rows = _concat(frames)
+    with engine.begin() as conn:
+        written = replace_partition(conn, stress_test_results, days, rows)
+    worst = rows.sort_values("correlated_pct").head(10) if written else rows
+    return MaterializeResult(metadata={
+        "rows_written": written, "scenarios": len(scenarios),
+        "scenario_ids": MetadataValue.text(", ".join(s.id for s in scenarios)),
+        "worst": _preview(worst, ["date", "portfolio_id", "scenario", "direct_pnl",
+                                  "correlated_pnl", "correlated_pct"]),
+    })

@@ -1,0 +1,514 @@
+"""One plain report document per (portfolio, day), built from :class:`ReportInputs`.
+
+The document is a JSON-ready dict (the JSON report *is* this dict; Markdown and CSV render
+from it), so the three formats cannot disagree. Sections whose warehouse table has no rows
+for the portfolio and day carry ``available: false`` and a ``reason`` naming the table.
+
+Numbers are rounded once, here: money (US$) to 2 decimals, everything else (prices per
+share, Greeks per share, betas, decimals such as returns, shocks and volatilities) to 6.
+Lists are sorted on explicit keys, so the same inputs give the same document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from .files import portfolio_slug
+from .inputs import ReportInputs
+
+SCHEMA_VERSION = "1.0.0"
+REPORT_TYPE = "sigmasight.portfolio_report"
+MONEY_DP = 2
+OTHER_DP = 6
+#: Markdown history table length (the chart and the JSON carry the whole window)
+HISTORY_TABLE_DAYS = 30
+
+FACTOR_ORDER = ("Market", "Value", "Size", "Momentum", "Quality", "Low Volatility", "Rate")
+#: the original system's strategy tags (notes §5); every other tag is a regular tag
+STRATEGY_TAGS = frozenset({"Long Momentum", "Short Value Traps", "Options Overlay"})
+OPTION_TYPES = frozenset({"LC", "LP", "SC", "SP"})
+
+GREEKS_MODEL = (
+    "Black-Scholes-Merton on the underlying's close, European exercise, no dividends "
+    "(q = 0); rate = DGS3MO as a continuous rate; time = calendar days to expiry / 365; "
+    "volatility: quote IV, else implied from the mid, else 30-day historical. Per-share "
+    "Greeks follow mibian: delta per $1, gamma per $1, theta in $ per calendar day, vega in "
+    "$ per volatility point (0.01), rho in $ per rate point (0.01); position Greeks are per "
+    "share × signed quantity × multiplier."
+)
+MARKET_RISK_METHOD = (
+    "Each scenario moves one factor: Market (total market return) or the 10-year yield "
+    "(DGS10, a decimal change: 0.0025 = +25 bp). Every position's underlying moves by its "
+    "factor betas (Market beta 1 when a position has none, flag beta_defaulted). Stocks, ETFs "
+    "and funds: P&L = exposure × move. Options: full Black-Scholes revaluation at the shocked "
+    "underlying price with unchanged volatility, rate and time to expiry. Rate moves add "
+    "exposure × IR beta × change in percentage points. No dividends, no intercept (alpha); "
+    "losses are not capped. P&L in US$; % = P&L / gross exposure."
+)
+STRESS_METHOD = (
+    "Scenario library shocks on the model's own factors (Market = total market return, "
+    "styles = long-short spread returns, Rate = decimal yield change). Direct P&L revalues "
+    "with the named shocks alone; correlated P&L first moves each unnamed equity factor by "
+    "its conditional expectation given the named ones under the EWMA factor covariance "
+    "(λ = 0.94); Rate is not propagated. Options are fully revalued (Black-Scholes, no "
+    "dividends); factor impacts are a linear attribution. The historical scenarios are "
+    "approximate peak-to-trough factor moves, not replays of those periods. P&L in US$; "
+    "% = P&L / gross exposure."
+)
+CORRELATION_METHOD = (
+    "Positions aggregated per underlying (options under their underlying); underlyings with "
+    "|exposure| ≥ $10,000 and ≥ 1 % of gross; Pearson correlation of daily log returns over "
+    "the last 90 trading days (pairs with ≥ 20 common days). Clusters: connected groups with "
+    "|ρ| ≥ 0.7. Effective bets: between 1 (one bet) and the number of underlyings."
+)
+
+_SIMULATED_STATEMENT = (
+    "OFFLINE SIMULATED market data (the seeded multi-factor `simulated` provider): NOT real "
+    "prices; numbers illustrate the method only"
+)
+
+_MONEY = {
+    "market_value", "exposure", "notional", "cost_basis", "unrealized_pnl", "realized_pnl",
+    "dollar_delta", "dollar_gamma_1pct", "position_theta", "position_vega", "position_rho",
+    "total_value", "long_value", "short_value", "gross_exposure", "net_exposure", "daily_pnl",
+    "cumulative_pnl", "long_exposure", "short_exposure", "long_market_value",
+    "short_market_value", "net_market_value", "dollar_theta", "dollar_vega", "dollar_rho",
+    "dollar_exposure", "pnl", "option_pnl", "direct_pnl", "correlated_pnl",
+}
+
+
+# --- scalar helpers ----------------------------------------------------------------------
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def num(value: Any, dp: int = OTHER_DP) -> float | None:
+    """A float rounded to ``dp`` decimals (None for missing; never -0.0)."""
+    if _missing(value):
+        return None
+    x = float(value)
+    if math.isinf(x):
+        return None
+    return round(x, dp) + 0.0
+
+
+def money(value: Any) -> float | None:
+    return num(value, MONEY_DP)
+
+
+def _field(name: str, value: Any) -> float | None:
+    return money(value) if name in _MONEY else num(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if _missing(value) else int(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def _iso(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.date()
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+def _flags(value: Any) -> list[str]:
+    if value is None or (not isinstance(value, (list, tuple)) and _missing(value)):
+        return []
+    return sorted(str(v) for v in value)
+
+
+def _factor_key(name: str) -> tuple[int, str]:
+    return (FACTOR_ORDER.index(name) if name in FACTOR_ORDER else len(FACTOR_ORDER), name)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.to_dict("records")
+
+
+def unavailable(table: str, day: dt.date, why: str) -> str:
+    return f"no rows in sigmasight.{table} for {day.isoformat()} ({why})"
+
+
+# --- sections ----------------------------------------------------------------------------
+
+def data_source_of(snapshot: dict | None) -> dict:
+    code = snapshot.get("data_source") if snapshot else None
+    if not code:
+        return {"code": "unknown", "simulated": False,
+                "statement": "unknown: no portfolio_snapshots row for this portfolio and day"}
+    simulated = "simulated" in str(code).split("+")
+    statement = (f"{code}: {_SIMULATED_STATEMENT}" if simulated else
+                 f"{code}: market data from the `{code}` provider")
+    return {"code": str(code), "simulated": simulated, "statement": statement}
+
+
+def _summary(snapshot: dict | None, exposure: dict | None, day: dt.date) -> dict:
+    out: dict[str, Any] = {"available": snapshot is not None, "reason": None}
+    if snapshot is None:
+        out["reason"] = unavailable("portfolio_snapshots", day, "asset not materialized")
+    snap = snapshot or {}
+    expo = exposure or {}
+    for name in ("total_value", "long_value", "short_value", "daily_pnl", "daily_return",
+                 "cumulative_pnl", "gross_exposure", "net_exposure"):
+        out[name] = _field(name, snap.get(name))
+    for name in ("long_exposure", "short_exposure", "long_market_value", "short_market_value",
+                 "net_market_value"):
+        out[name] = _field(name, expo.get(name))
+    out["position_count"] = _int(snap.get("position_count"))
+    for name in ("long_count", "short_count", "option_count"):
+        out[name] = _int(expo.get(name))
+    out["flags"] = _flags(snap.get("flags"))
+    return out
+
+
+def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
+    day = inputs.day
+    book = inputs.positions[inputs.positions["portfolio_id"] == pid]
+    values = inputs.for_portfolio("position_values", pid)
+    issues = inputs.for_portfolio("data_quality_issues", pid)
+    # held but not valued (missing price): listed with empty values, never as 0
+    unvalued = issues[(issues["code"] == "missing_price") & issues["position_id"].notna()
+                      & ~issues["position_id"].isin(values["position_id"])]
+    ids = sorted(set(values["position_id"]) | set(unvalued["position_id"]))
+    book = book[book["position_id"].isin(ids)]
+    vals = values.set_index("position_id")
+    greeks = inputs.for_portfolio("position_greeks", pid).set_index("position_id")
+    tags = inputs.tags[inputs.tags["position_id"].isin(ids)]
+    tag_map = tags.sort_values("tag").groupby("position_id")["tag"].apply(list).to_dict()
+    secs = inputs.securities.set_index("symbol")
+    pfe = inputs.table("position_factor_exposures")
+    pfe = pfe[pfe["position_id"].isin(ids)]
+    factors = sorted(set(pfe["factor"]), key=_factor_key)
+    betas = {(r["position_id"], r["factor"]): r for r in _records(pfe)}
+    irb = inputs.table("position_interest_rate_betas")
+    irb = irb[irb["position_id"].isin(ids)].set_index("position_id")
+
+    rows = []
+    for pos in _records(book):
+        pos_id = pos["position_id"]
+        v = vals.loc[pos_id].to_dict() if pos_id in vals.index else {}
+        g = greeks.loc[pos_id].to_dict() if pos_id in greeks.index else {}
+        option = pos["position_type"] in OPTION_TYPES
+        sector_symbol = pos["underlying_symbol"] if option else pos["symbol"]
+        sec = secs.loc[sector_symbol].to_dict() if sector_symbol in secs.index else {}
+        expiration = pos["expiration"]
+        row_tags = tag_map.get(pos_id, [])
+        exposure = v.get("exposure")
+        row = {
+            "position_id": pos_id,
+            "symbol": pos["symbol"],
+            "position_type": pos["position_type"],
+            "quantity": num(pos["quantity"]),
+            "multiplier": _int(pos["multiplier"]),
+            "entry_price": num(pos["entry_price"]),
+            "entry_date": _iso(pos["entry_date"]),
+            "exit_date": _iso(pos["exit_date"]),
+            "valued": bool(v),
+            "price": num(v.get("price")),
+            "price_source": _str(v.get("price_source")),
+            "price_date": _iso(v.get("price_date")),
+            "underlying_symbol": _str(pos["underlying_symbol"]),
+            "underlying_price": num(v.get("underlying_price", g.get("underlying_price"))),
+            "strike": num(pos["strike"]),
+            "expiration": _iso(expiration),
+            "option_type": _str(pos["option_type"]),
+            "days_to_expiry": None if _missing(expiration) else (expiration - day).days,
+            "market_value": money(v.get("market_value")),
+            "exposure": money(exposure),
+            "notional": money(v.get("notional")),
+            # the multiplier applies: quantity × multiplier × entry price (signed)
+            "cost_basis": money(pos["quantity"] * pos["multiplier"] * pos["entry_price"]),
+            "unrealized_pnl": money(v.get("unrealized_pnl")),
+            # only open positions are listed (held at the close): nothing realized yet
+            "realized_pnl": 0.0,
+            "weight_of_gross": (num(exposure / gross) if gross and not _missing(exposure)
+                                else None),
+            "tags": row_tags,
+            "strategy_tags": [t for t in row_tags if t in STRATEGY_TAGS],
+            "sector": _str(sec.get("sector")),
+            "industry": _str(sec.get("industry")),
+            "asset_class": _str(sec.get("asset_class")) if not option else "option",
+        }
+        for name in ("implied_vol", "delta", "gamma", "theta", "vega", "rho", "position_delta",
+                     "position_gamma", "position_theta", "position_vega", "position_rho",
+                     "dollar_delta", "dollar_gamma_1pct", "years_to_expiry"):
+            row[name] = _field(name, g.get(name))
+        row["vol_source"] = _str(g.get("vol_source"))
+        row["factor_betas"] = {f: num(betas[(pos_id, f)]["beta"]) if (pos_id, f) in betas
+                               else None for f in factors}
+        qualities = sorted({betas[(pos_id, f)]["quality"] for f in factors
+                            if (pos_id, f) in betas})
+        row["factor_quality"] = "+".join(qualities) if qualities else None
+        row["ir_beta"] = num(irb.loc[pos_id, "ir_beta"]) if pos_id in irb.index else None
+        row["flags"] = sorted(set(_flags(v.get("flags"))) | set(_flags(g.get("flags"))))
+        rows.append(row)
+    rows.sort(key=lambda r: (-abs(r["exposure"] or 0.0), r["symbol"], r["position_id"]))
+    return rows
+
+
+def _tag_exposures(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
+    frame = inputs.for_portfolio("tag_exposures", pid)
+    rows = [{"tag": r["tag"], "gross_exposure": money(r["gross_exposure"]),
+             "net_exposure": money(r["net_exposure"]),
+             "position_count": _int(r["position_count"]),
+             "share_of_gross": num(r["gross_exposure"] / gross) if gross else None}
+            for r in _records(frame)]
+    return sorted(rows, key=lambda r: (-(r["gross_exposure"] or 0.0), r["tag"]))
+
+
+def _greeks(positions: list[dict], summary_snapshot: dict | None, day: dt.date) -> dict:
+    options = [p for p in positions if p["position_type"] in OPTION_TYPES]
+    with_greeks = [p for p in options if p["delta"] is not None]
+    keys = ("position_id", "symbol", "position_type", "quantity", "underlying_symbol",
+            "underlying_price", "strike", "expiration", "days_to_expiry", "option_type",
+            "price", "price_source", "implied_vol", "vol_source", "delta", "gamma", "theta",
+            "vega", "rho", "position_delta", "position_gamma", "position_theta",
+            "position_vega", "position_rho", "dollar_delta", "dollar_gamma_1pct", "flags")
+    rows = sorted(({k: p[k] for k in keys} for p in with_greeks),
+                  key=lambda r: (r["underlying_symbol"] or "", r["expiration"] or "",
+                                 r["symbol"], r["position_id"]))
+    snap = summary_snapshot or {}
+    reason = None
+    if not options:
+        reason = f"no option positions held on {day.isoformat()}"
+    elif len(with_greeks) < len(options):
+        reason = (f"{len(options) - len(with_greeks)} of {len(options)} options have no row in "
+                  f"sigmasight.position_greeks for {day.isoformat()}")
+    return {
+        "available": bool(rows),
+        "reason": reason,
+        "model": GREEKS_MODEL,
+        "option_count": len(options),
+        "options": rows,
+        "portfolio": {name: money(snap.get(name)) for name in
+                      ("dollar_delta", "dollar_gamma_1pct", "dollar_theta", "dollar_vega",
+                       "dollar_rho")},
+    }
+
+
+def _factor_correlations(inputs: ReportInputs) -> dict:
+    frame = inputs.table("factor_correlations")
+    day = inputs.day
+    if frame.empty:
+        return {"available": False, "reason": unavailable(
+            "factor_correlations", day, "asset not materialized, or insufficient history"),
+            "factors": [], "correlation": [], "n_obs": None}
+    names = sorted(set(frame["factor_a"]) | set(frame["factor_b"]), key=_factor_key)
+    lookup = {(r["factor_a"], r["factor_b"]): r["correlation"] for r in _records(frame)}
+    matrix = [[num(lookup.get((a, b), lookup.get((b, a)))) for b in names] for a in names]
+    return {"available": True, "reason": None, "factors": names, "correlation": matrix,
+            "n_obs": _int(frame["n_obs"].max())}
+
+
+def _factor_exposures(inputs: ReportInputs, pid: str, position_ids: Iterable[str]) -> dict:
+    day = inputs.day
+    frame = inputs.for_portfolio("portfolio_factor_exposures", pid)
+    pfe = inputs.table("position_factor_exposures")
+    pfe = pfe[pfe["position_id"].isin(list(position_ids))]
+    quality = {str(k): int(v) for k, v in sorted(
+        pfe.drop_duplicates("position_id")["quality"].value_counts().items())} if len(pfe) else {}
+    factors = sorted(({"factor": r["factor"], "beta": num(r["beta"]),
+                       "dollar_exposure": money(r["dollar_exposure"]),
+                       "coverage": num(r["coverage"])} for r in _records(frame)),
+                     key=lambda r: _factor_key(r["factor"]))
+    coverage = [f["coverage"] for f in factors if f["factor"] != "Rate"
+                and f["coverage"] is not None]
+    return {
+        "available": bool(factors),
+        "reason": None if factors else unavailable(
+            "portfolio_factor_exposures", day, "asset not materialized, or insufficient history"),
+        "units": "beta: $ of factor exposure per $ of gross exposure; dollar_exposure: US$ "
+                 "(Rate: US$ per +1 percentage point of DGS10); coverage: share of gross "
+                 "exposure with a beta",
+        "factors": factors,
+        "coverage": min(coverage) if coverage else None,
+        "position_quality": quality,
+        "factor_correlations": _factor_correlations(inputs),
+    }
+
+
+def _market_risk(inputs: ReportInputs, pid: str) -> dict:
+    frame = inputs.for_portfolio("market_risk_scenarios", pid)
+    rows = sorted(({"scenario": r["scenario"], "scenario_type": r["scenario_type"],
+                    "shock": num(r["shock"]), "pnl": money(r["pnl"]),
+                    "pnl_pct": num(r["pnl_pct"]), "option_pnl": money(r["option_pnl"]),
+                    "flags": _flags(r.get("flags"))} for r in _records(frame)),
+                  key=lambda r: (r["pnl"], r["scenario"]))
+    return {"available": bool(rows),
+            "reason": None if rows else unavailable("market_risk_scenarios", inputs.day,
+                                                    "asset not materialized"),
+            "method": MARKET_RISK_METHOD, "scenarios": rows}
+
+
+def _impacts(value: Any) -> list[dict]:
+    if not isinstance(value, dict):
+        return []
+    rows = []
+    for factor, parts in value.items():
+        parts = parts if isinstance(parts, dict) else {"pnl": parts}
+        rows.append({"factor": str(factor), "shock": num(parts.get("shock")),
+                     "dollar_exposure": money(parts.get("dollar_exposure")),
+                     "pnl": money(parts.get("pnl"))})
+    return sorted(rows, key=lambda r: _factor_key(r["factor"]))
+
+
+def _stress(inputs: ReportInputs, pid: str) -> dict:
+    frame = inputs.for_portfolio("stress_test_results", pid)
+    rows = sorted(({"scenario": r["scenario"], "category": r["category"],
+                    "severity": r["severity"], "direct_pnl": money(r["direct_pnl"]),
+                    "direct_pct": num(r["direct_pct"]),
+                    "correlated_pnl": money(r["correlated_pnl"]),
+                    "correlated_pct": num(r["correlated_pct"]),
+                    "factor_impacts": _impacts(r["factor_impacts"]),
+                    "flags": _flags(r.get("flags"))} for r in _records(frame)),
+                  key=lambda r: (r["correlated_pnl"], r["scenario"]))
+    return {"available": bool(rows),
+            "reason": None if rows else unavailable("stress_test_results", inputs.day,
+                                                    "asset not materialized"),
+            "method": STRESS_METHOD, "scenarios": rows}
+
+
+def _cluster_members(cluster: Any) -> list[str]:
+    if isinstance(cluster, dict):
+        for key in ("members", "symbols", "underlyings"):
+            if key in cluster:
+                return sorted(str(s) for s in cluster[key])
+        return []
+    if isinstance(cluster, (list, tuple)):
+        return sorted(str(s) for s in cluster)
+    return [str(cluster)]
+
+
+def _correlations(inputs: ReportInputs, pid: str, top: int = 10) -> dict:
+    day = inputs.day
+    summary = inputs.for_portfolio("correlation_summaries", pid)
+    pairs = inputs.for_portfolio("position_correlations", pid)
+    pair_rows = sorted(({"symbol_a": r["symbol_a"], "symbol_b": r["symbol_b"],
+                         "correlation": num(r["correlation"]), "n_obs": _int(r["n_obs"])}
+                        for r in _records(pairs) if r["symbol_a"] != r["symbol_b"]),
+                       key=lambda r: (-abs(r["correlation"] or 0.0), r["symbol_a"],
+                                      r["symbol_b"]))
+    if summary.empty:
+        return {"available": False, "reason": unavailable(
+            "correlation_summaries", day,
+            "asset not materialized, or fewer than two underlyings qualify"),
+            "method": CORRELATION_METHOD, "n_positions": None, "avg_abs_correlation": None,
+            "effective_bets": None, "clusters": [], "pair_count": len(pair_rows),
+            "top_pairs": pair_rows[:top]}
+    s = _records(summary)[0]
+    raw = s["clusters"]
+    if isinstance(raw, dict):
+        raw = raw.get("clusters", list(raw.values()))
+    members = sorted((_cluster_members(c) for c in (raw or [])), key=lambda m: (-len(m), m))
+    clusters = [{"id": i + 1, "members": m, "size": len(m)} for i, m in enumerate(members)]
+    return {"available": True, "reason": None, "method": CORRELATION_METHOD,
+            "n_positions": _int(s["n_positions"]),
+            "avg_abs_correlation": num(s["avg_abs_correlation"]),
+            "effective_bets": num(s["effective_bets"]), "clusters": clusters,
+            "pair_count": len(pair_rows), "top_pairs": pair_rows[:top]}
+
+
+def _issues(inputs: ReportInputs, pid: str) -> dict:
+    frame = inputs.table("data_quality_issues")
+    mine = frame[(frame["portfolio_id"] == pid) | frame["portfolio_id"].isna()]
+    rank = {"error": 0, "warning": 1, "info": 2}
+    rows = sorted(({"severity": r["severity"], "code": r["code"], "asset": r["asset"],
+                    "symbol": _str(r["symbol"]), "position_id": _str(r["position_id"]),
+                    "message": r["message"]} for r in _records(mine)),
+                  key=lambda r: (rank.get(r["severity"], 3), r["code"], r["asset"],
+                                 r["symbol"] or "", r["position_id"] or "", r["message"]))
+    by_sev = {s: sum(1 for r in rows if r["severity"] == s) for s in ("error", "warning", "info")}
+    codes: dict[str, int] = {}
+    for r in rows:
+        codes[r["code"]] = codes.get(r["code"], 0) + 1
+    return {"issue_count": len(rows), "by_severity": by_sev,
+            "by_code": dict(sorted(codes.items())), "issues": rows}
+
+
+def _history(inputs: ReportInputs, pid: str) -> list[dict]:
+    snaps = inputs.history[inputs.history["portfolio_id"] == pid]
+    expo = inputs.exposure_history[inputs.exposure_history["portfolio_id"] == pid]
+    expo = expo.set_index("date")
+    rows = []
+    for r in sorted(_records(snaps), key=lambda r: r["date"]):
+        e = expo.loc[r["date"]].to_dict() if r["date"] in expo.index else {}
+        rows.append({"date": _iso(r["date"]), "total_value": money(r["total_value"]),
+                     "daily_pnl": money(r["daily_pnl"]), "daily_return": num(r["daily_return"]),
+                     "cumulative_pnl": money(r["cumulative_pnl"]),
+                     "gross_exposure": money(r["gross_exposure"]),
+                     "net_exposure": money(r["net_exposure"]),
+                     "long_exposure": money(e.get("long_exposure")),
+                     "short_exposure": money(e.get("short_exposure"))})
+    return rows
+
+
+# --- the document ------------------------------------------------------------------------
+
+def portfolios_to_report(inputs: ReportInputs) -> list[dict]:
+    """Portfolios with a snapshot on the day (the ones a report is written for), by name."""
+    snaps = inputs.table("portfolio_snapshots")
+    have = set(snaps["portfolio_id"])
+    return [p for p in _records(inputs.portfolios.sort_values("name"))
+            if p["portfolio_id"] in have]
+
+
+def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = None) -> dict:
+    """The report of one portfolio on ``inputs.day`` as a JSON-ready dict."""
+    day = inputs.day
+    port = inputs.portfolios[inputs.portfolios["portfolio_id"] == portfolio_id]
+    if port.empty:
+        raise KeyError(f"no portfolio with id {portfolio_id}")
+    port = _records(port)[0]
+    snaps = _records(inputs.for_portfolio("portfolio_snapshots", portfolio_id))
+    snapshot = snaps[0] if snaps else None
+    expos = _records(inputs.for_portfolio("portfolio_exposures", portfolio_id))
+    summary = _summary(snapshot, expos[0] if expos else None, day)
+    gross = summary["gross_exposure"]
+    positions = _positions(inputs, portfolio_id, gross)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "report_type": REPORT_TYPE,
+        "date": day.isoformat(),
+        "portfolio": {"id": portfolio_id, "name": port["name"],
+                      "slug": slug or portfolio_slug(port["name"]),
+                      "owner": _str(port["owner_email"]),
+                      "description": _str(port["description"])},
+        "data_source": data_source_of(snapshot),
+        "conventions": {
+            "currency": "USD",
+            "money_decimals": MONEY_DP,
+            "other_decimals": OTHER_DP,
+            "decimals": "returns, weights, shocks, volatilities, coverage and P&L "
+                        "percentages are decimals (0.25 = 25 %)",
+            "as_of": f"close of the NYSE session {day.isoformat()}",
+        },
+        "data_quality": _issues(inputs, portfolio_id),
+        "summary": summary,
+        "positions": positions,
+        "tag_exposures": _tag_exposures(inputs, portfolio_id, gross),
+        "greeks": _greeks(positions, snapshot, day),
+        "factor_exposures": _factor_exposures(inputs, portfolio_id,
+                                              [p["position_id"] for p in positions]),
+        "market_risk": _market_risk(inputs, portfolio_id),
+        "stress_tests": _stress(inputs, portfolio_id),
+        "correlations": _correlations(inputs, portfolio_id),
+        "history": _history(inputs, portfolio_id),
+    }
