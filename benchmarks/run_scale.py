@@ -10,14 +10,17 @@ loads it through the product's importer (``read_positions_csv`` + ``load_positio
 
 ``day``: the market-data assets are materialized first for the day (that run also fills the
 253 sessions of history: reported separately as "history fill"); then a child process,
-wrapped in ``/usr/bin/time -v``, materializes every other asset of the code location (the
-engines, their checks, reports when present) for that day in one in-process Dagster run.
-Its whole-process wall time and peak RSS are the figures held against the targets
-(< 30 s, < 4 GB). The warehouse server is a separate process and not part of the RSS.
+wrapped in ``/usr/bin/time -v``, materializes every engine asset of the code location (all
+groups but market data, positions and reports) with their checks for that day in one
+in-process Dagster run. Its whole-process wall time and peak RSS are the figures held
+against the targets (< 30 s, < 4 GB). The report assets (files per portfolio) then run in
+a second timed child. The warehouse server is a separate process and not in the RSS.
 
-``backfill``: a child process under ``/usr/bin/time -v`` materializes every asset over the
-trading days of [start, end] through ``orchestration.materialize_range`` (one Dagster run,
-single-run backfill policy), market-data history fill included; target < 15 min.
+``backfill``: a child process under ``/usr/bin/time -v`` materializes every asset but the
+reports over the trading days of [start, end] in one Dagster run (partition-range tags and
+the single-run backfill policy, as ``sigmasight materialize --start --end``), market-data
+history fill included; target < 15 min. The reports then run over the last 5 days of the
+range and their time is scaled to the whole range.
 
 The assets are enumerated from ``definitions.all_assets_and_checks()``, so assets added to
 the code location are measured without editing this file. Per-step durations come from
@@ -47,6 +50,8 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 DEFAULT_WORKDIR = Path(os.environ.get("SIGMASIGHT_BENCH_DIR", "/tmp/sigmasight-bench"))
 #: asset groups that are inputs, not engine work (materialized before the timed day run)
 INPUT_GROUPS = ("market_data", "positions")
+#: report assets (files per portfolio): timed in their own run, after the engines
+REPORT_GROUPS = ("reports",)
 
 
 # --- environment ------------------------------------------------------------------------
@@ -217,22 +222,37 @@ def run_selection(keys: list, start: dt.date, end: dt.date, instance) -> tuple[b
 # --- child processes (run under /usr/bin/time -v) -----------------------------------------
 
 
+def selected_keys(groups: dict[str, list], which: str) -> list:
+    """Asset keys of ``which``: "engines" (every group but inputs and reports), "reports",
+    "inputs", or "all_but_reports"."""
+    if which == "engines":
+        skip = (*INPUT_GROUPS, *REPORT_GROUPS)
+        return [k for g, ks in groups.items() if g not in skip for k in ks]
+    if which == "reports":
+        return [k for g in REPORT_GROUPS for k in groups.get(g, [])]
+    if which == "inputs":
+        return [k for g in INPUT_GROUPS for k in groups.get(g, [])]
+    if which == "all_but_reports":
+        return [k for g, ks in groups.items() if g not in REPORT_GROUPS for k in ks]
+    raise ValueError(which)
+
+
 def child_engine_day(args) -> None:
-    """Materialize every non-input asset for one day; write step stats to --out."""
+    """Materialize the --which assets for [--date, --end]; write step stats to --out."""
     from dagster import DagsterInstance
 
     _env_for(args.home, args.url)
     statements = StatementLog()
-    groups = asset_keys_by_group()
-    keys = [k for g, ks in groups.items() if g not in INPUT_GROUPS for k in ks]
+    keys = selected_keys(asset_keys_by_group(), args.which)
     profiler = None
-    if args.profile:
+    if getattr(args, "profile", None):
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.005)
         profiler.start()
     with DagsterInstance.ephemeral() as instance:
-        ok, run_id, seconds = run_selection(keys, args.date, args.date, instance)
+        ok, run_id, seconds = run_selection(keys, args.date, args.end or args.date, instance)
+        runs = len(instance.get_runs())
         if profiler is not None:
             profiler.stop()
             args.profile.parent.mkdir(parents=True, exist_ok=True)
@@ -241,27 +261,7 @@ def child_engine_day(args) -> None:
         stats = step_stats(instance, run_id, statements)
         failures = _failures(instance, run_id)
     args.out.write_text(json.dumps({"ok": ok, "run_seconds": seconds, "steps": stats,
-                                    "failures": failures}, default=str))
-
-
-def child_backfill(args) -> None:
-    """materialize_range over [start, end] (every asset, one run); stats to --out."""
-    from dagster import DagsterInstance
-
-    from sigmasight_pipeline.orchestration import materialize_range
-
-    _env_for(args.home, args.url)
-    lines: list[str] = []
-    with DagsterInstance.ephemeral() as instance:
-        t0 = time.perf_counter()
-        ok = materialize_range(args.start, args.end, echo=lines.append, instance=instance)
-        seconds = time.perf_counter() - t0
-        runs = instance.get_runs()
-        stats = step_stats(instance, runs[0].run_id) if runs else []
-        failures = _failures(instance, runs[0].run_id) if runs else []
-    args.out.write_text(json.dumps({"ok": ok, "run_seconds": seconds, "runs": len(runs),
-                                    "steps": stats, "failures": failures,
-                                    "log": lines[-5:]}, default=str))
+                                    "runs": runs, "failures": failures}, default=str))
 
 
 def _failures(instance, run_id: str) -> list[str]:
@@ -340,16 +340,30 @@ def _prepare(workdir: Path, n_portfolios: int, n_positions: int, seed: int,
     return home, url, loaded
 
 
+def _timed_run(home: Path, url: str, which: str, start: dt.date, end: dt.date, out: Path,
+               what: str, echo) -> dict:
+    """One child process under /usr/bin/time -v materializing ``which`` over [start, end]."""
+    usage = run_timed_child(["_engine-day", "--home", str(home), "--url", url, "--which", which,
+                             "--date", start.isoformat(), "--end", end.isoformat(),
+                             "--out", str(out)])
+    result = json.loads(out.read_text())
+    if not result["ok"]:
+        raise RuntimeError(f"{what} run failed:\n" + "\n".join(result["failures"]))
+    echo(f"  {what}: {usage['wall_s']:.1f} s wall, {result['runs']} Dagster run(s), "
+         f"{usage.get('peak_rss_mb', float('nan')):,.0f} MB peak RSS")
+    return {"usage": usage, **result}
+
+
 def scenario_day(n_portfolios: int, n_positions: int, day: dt.date, workdir: Path,
-                 seed: int = 42, echo=print, keep: bool = False) -> dict:
+                 seed: int = 42, echo=print, keep: bool = False, reports: bool = True) -> dict:
+    """Inputs first (history fill), then the engines (timed: the target), then reports."""
     from dagster import DagsterInstance
 
     workdir.mkdir(parents=True, exist_ok=True)
     echo(f"day run: {n_portfolios:,} portfolios × {n_positions} positions on {day}")
     home, url, loaded = _prepare(workdir, n_portfolios, n_positions, seed, echo)
     try:
-        groups = asset_keys_by_group()
-        inputs = [k for g in INPUT_GROUPS for k in groups.get(g, [])]
+        inputs = selected_keys(asset_keys_by_group(), "inputs")
         with DagsterInstance.ephemeral() as instance:
             ok, run_id, fill_s = run_selection(inputs, day, day, instance)
             fill_steps = step_stats(instance, run_id)
@@ -357,57 +371,68 @@ def scenario_day(n_portfolios: int, n_positions: int, day: dt.date, workdir: Pat
             raise RuntimeError(f"market-data run failed: {_failures_text(fill_steps)}")
         echo(f"  market data + 253-session history fill: {fill_s:.1f} s")
         analyze(url)
-        out = workdir / "engine_day.json"
-        usage = run_timed_child(["_engine-day", "--home", str(home), "--url", url,
-                                 "--date", day.isoformat(), "--out", str(out)])
-        result = json.loads(out.read_text())
-        if not result["ok"]:
-            raise RuntimeError("engine run failed:\n" + "\n".join(result["failures"]))
-        echo(f"  engine run: {usage['wall_s']:.1f} s wall, "
-             f"{usage.get('peak_rss_mb', float('nan')):,.0f} MB peak RSS")
+        engines = _timed_run(home, url, "engines", day, day, workdir / "engine_day.json",
+                             "engine run", echo)
+        report = None
+        if reports and selected_keys(asset_keys_by_group(), "reports"):
+            report = _timed_run(home, url, "reports", day, day, workdir / "reports_day.json",
+                                "report run", echo)
         return {"scenario": "day", "portfolios": n_portfolios, "positions": n_positions,
                 "date": day.isoformat(), "book": loaded, "history_fill_s": fill_s,
-                "history_fill_steps": fill_steps, "usage": usage, **result}
+                "history_fill_steps": fill_steps, **engines, "reports": report}
     finally:
         if not keep:
             stop_warehouse(home)
 
 
 def scenario_backfill(n_portfolios: int, n_positions: int, start: dt.date, end: dt.date,
-                      workdir: Path, seed: int = 42, echo=print, keep: bool = False) -> dict:
+                      workdir: Path, seed: int = 42, echo=print, keep: bool = False,
+                      report_days: int = 5) -> dict:
+    """Every asset but the reports over [start, end] in one run (the target; market-data
+    history fill included), then the reports over the last ``report_days`` sessions, whose
+    time is scaled to the whole range."""
+    from sigmasight_pipeline.calendar import trading_days
+
     workdir.mkdir(parents=True, exist_ok=True)
-    echo(f"backfill: {n_portfolios:,} portfolios × {n_positions} positions, {start} .. {end}")
+    days = trading_days(start, end)
+    echo(f"backfill: {n_portfolios:,} portfolios × {n_positions} positions, {start} .. {end} "
+         f"({len(days)} trading days)")
     home, url, loaded = _prepare(workdir, n_portfolios, n_positions, seed, echo)
     try:
         analyze(url)
-        out = workdir / "backfill.json"
-        usage = run_timed_child(["_backfill", "--home", str(home), "--url", url,
-                                 "--start", start.isoformat(), "--end", end.isoformat(),
-                                 "--out", str(out)])
-        result = json.loads(out.read_text())
-        if not result["ok"]:
-            raise RuntimeError("backfill failed:\n" + "\n".join(result["failures"]))
-        echo(f"  backfill: {usage['wall_s']:.1f} s wall, {result['runs']} Dagster run(s), "
-             f"{usage.get('peak_rss_mb', float('nan')):,.0f} MB peak RSS")
+        main_run = _timed_run(home, url, "all_but_reports", days[0], days[-1],
+                              workdir / "backfill.json", "backfill run (all but reports)", echo)
+        report = None
+        if report_days and selected_keys(asset_keys_by_group(), "reports"):
+            sample = days[-report_days:]
+            report = _timed_run(home, url, "reports", sample[0], sample[-1],
+                                workdir / "backfill_reports.json",
+                                f"report run ({len(sample)} days)", echo)
+            step_s = sum(st["seconds"] or 0 for st in report["steps"])
+            report["sample_days"] = len(sample)
+            report["estimate_range_s"] = step_s * len(days) / len(sample)
+            echo(f"  reports for all {len(days)} days, scaled: "
+                 f"{report['estimate_range_s'] / 60:.1f} min")
         return {"scenario": "backfill", "portfolios": n_portfolios, "positions": n_positions,
-                "start": start.isoformat(), "end": end.isoformat(), "book": loaded,
-                "usage": usage, **result}
+                "start": days[0].isoformat(), "end": days[-1].isoformat(),
+                "days": len(days), "book": loaded, **main_run, "reports": report}
     finally:
         if not keep:
             stop_warehouse(home)
 
 
-def profile_day(workdir: Path, day: dt.date, out: Path, echo=print) -> None:
-    """Re-run the engine day of a previous ``day`` scenario under pyinstrument."""
+def profile_day(workdir: Path, day: dt.date, out: Path, which: str = "engines",
+                echo=print) -> None:
+    """Re-run the engine day of a kept ``day`` scenario under pyinstrument."""
     home = workdir / "home"
     url = start_warehouse(home, fresh=False)
     try:
         result_file = workdir / "engine_day_profiled.json"
         usage = run_timed_child(["_engine-day", "--home", str(home), "--url", url, "--date",
-                                 day.isoformat(), "--out", str(result_file),
+                                 day.isoformat(), "--which", which, "--out", str(result_file),
                                  "--profile", str(out)])
         result = json.loads(result_file.read_text())
-        echo(f"profiled engine run: {usage['wall_s']:.1f} s wall; profile in {out}")
+        echo(f"profiled {which} run: {usage['wall_s']:.1f} s wall; profile in {out}")
         echo(step_table(result["steps"]))
     finally:
         stop_warehouse(home)
@@ -464,26 +489,23 @@ def main(argv: list[str] | None = None) -> None:
     prof = sub.add_parser("profile", help="pyinstrument the engine day of a kept `day` run")
     prof.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR / "day")
     prof.add_argument("--date", type=_date, default=dt.date(2025, 6, 30))
+    prof.add_argument("--which", default="engines", help="engines or reports")
     prof.add_argument("--out", type=Path,
                       default=Path(__file__).resolve().parent / "profiles" / "engine_day.txt")
     c1 = sub.add_parser("_engine-day")
     c1.add_argument("--date", type=_date, required=True)
     c1.add_argument("--profile", type=Path, default=None)
-    c2 = sub.add_parser("_backfill")
-    c2.add_argument("--start", type=_date, required=True)
-    c2.add_argument("--end", type=_date, required=True)
-    for c in (c1, c2):
-        c.add_argument("--home", type=Path, required=True)
-        c.add_argument("--url", required=True)
-        c.add_argument("--out", type=Path, required=True)
+    c1.add_argument("--which", default="engines")
+    c1.add_argument("--end", type=_date, default=None)
+    c1.add_argument("--home", type=Path, required=True)
+    c1.add_argument("--url", required=True)
+    c1.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
     if args.cmd == "_engine-day":
         return child_engine_day(args)
-    if args.cmd == "_backfill":
-        return child_backfill(args)
     if args.cmd == "profile":
-        return profile_day(args.workdir, args.date, args.out)
+        return profile_day(args.workdir, args.date, args.out, args.which)
     if args.cmd == "day":
         res = scenario_day(args.portfolios, args.positions, args.date,
                            args.workdir or DEFAULT_WORKDIR / "day", keep=args.keep)
@@ -491,6 +513,8 @@ def main(argv: list[str] | None = None) -> None:
         res = scenario_backfill(args.portfolios, args.positions, args.start, args.end,
                                 args.workdir or DEFAULT_WORKDIR / "backfill", keep=args.keep)
     print(step_table(res["steps"], with_selects=args.cmd == "day"))
+    if res.get("reports"):
+        print(step_table(res["reports"]["steps"], with_selects=args.cmd == "day"))
     if args.json:
         args.json.write_text(json.dumps(res, indent=1, default=str))
 
