@@ -143,19 +143,27 @@ def asset_keys_by_group() -> dict[str, list]:
 
 
 class StatementLog:
-    """(time, table, verb) of every SQL statement run through SQLAlchemy in this process."""
+    """(time, table, verb) of every SQL statement this process sends through psycopg
+    (SQLAlchemy's and the warehouse's direct cursor reads alike)."""
 
     _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+sigmasight\.(\w+)", re.IGNORECASE)
 
     def __init__(self) -> None:
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
+        import psycopg
 
         self.entries: list[tuple[float, str, str]] = []
         self._lock = threading.Lock()
-        event.listen(Engine, "before_cursor_execute", self._record)
+        original = psycopg.Cursor.execute
+        log = self
 
-    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        def execute(cursor, query, *args, **kwargs):
+            log.record(query)
+            return original(cursor, query, *args, **kwargs)
+
+        psycopg.Cursor.execute = execute
+
+    def record(self, statement) -> None:
+        statement = statement if isinstance(statement, str) else str(statement)
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
         m = self._TABLE.search(statement)
         if m:
