@@ -19,7 +19,7 @@ a second timed child. The warehouse server is a separate process and not in the 
 ``backfill``: a child process under ``/usr/bin/time -v`` materializes every asset but the
 reports over the trading days of [start, end] in one Dagster run (partition-range tags and
 the single-run backfill policy, as ``sigmasight materialize --start --end``), market-data
-history fill included; target < 15 min. The reports then run over the last 5 days of the
+history fill included; target < 15 min. The reports then run over the last 2 days of the
 range and their time is scaled to the whole range.
 
 The assets are enumerated from ``definitions.all_assets_and_checks()``, so assets added to
@@ -395,7 +395,7 @@ def scenario_day(n_portfolios: int, n_positions: int, day: dt.date, workdir: Pat
 
 def scenario_backfill(n_portfolios: int, n_positions: int, start: dt.date, end: dt.date,
                       workdir: Path, seed: int = 42, echo=print, keep: bool = False,
-                      report_days: int = 5) -> dict:
+                      report_days: int = 2) -> dict:
     """Every asset but the reports over [start, end] in one run (the target; market-data
     history fill included), then the reports over the last ``report_days`` sessions, whose
     time is scaled to the whole range."""
