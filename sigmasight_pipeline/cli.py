@@ -141,12 +141,21 @@ def materialize_cmd(day, start, end) -> None:
         raise click.UsageError("give --date D or --start D1 --end D2")
     if end < start:
         raise click.UsageError(f"--end {end} is before --start {start}")
-    from .orchestration import materialize_range
     from .runtime import prepare
 
     prepare()
-    ok = materialize_range(start, end, echo=click.echo)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if _run_with_summary(start, end) else 1)
+
+
+def _run_with_summary(start: dt.date, end: dt.date) -> bool:
+    """One Dagster run over [start, end] with live progress, then the summary table."""
+    from .orchestration import live_console, print_summary, run_range
+
+    console = live_console()
+    report = run_range(start, end, echo=click.echo, console=console)
+    if report.days and (report.run_ids or report.table_rows):
+        print_summary(report, echo=click.echo, console=console)
+    return report.success
 
 
 @main.command("dev")
@@ -183,7 +192,6 @@ def dev(port: int) -> None:
 def demo(end: dt.date, days: int) -> None:
     """The whole demo: db upgrade, seed, materialize the trading days ending on END."""
     from .calendar import sessions_back
-    from .orchestration import materialize_range
     from .settings import get_settings
 
     _upgrade()
@@ -197,8 +205,7 @@ def demo(end: dt.date, days: int) -> None:
         f"with market data from: {source}"
         + (" (OFFLINE SIMULATED DATA, not real prices)" if source == "simulated" else "")
     )
-    ok = materialize_range(window[0], window[-1], echo=click.echo)
-    if not ok:
+    if not _run_with_summary(window[0], window[-1]):
         sys.exit(1)
     from .orchestration import demo_summary
 

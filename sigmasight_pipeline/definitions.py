@@ -5,6 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from dagster import (
     AssetSpec,
     Definitions,
+    in_process_executor,
     load_asset_checks_from_modules,
     load_assets_from_modules,
     map_asset_specs,
@@ -56,6 +57,10 @@ defs = Definitions(
     jobs=[daily_risk_job],
     schedules=[daily_risk_schedule],
     resources=default_resources(),
+    # one process per run, steps in lineage order: the engines are vectorized, and a process
+    # per step (the multiprocess default) costs seconds of imports each on small machines.
+    # Scale out with more runs (the queue, dagster-k8s), not more processes per run.
+    executor=in_process_executor,
 )
 
 

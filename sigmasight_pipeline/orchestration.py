@@ -9,13 +9,22 @@ in the Dagster instance (PostgreSQL), so they appear in the UI afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from dagster import DagsterEventType, DagsterInstance, RunsFilter, materialize
+from dagster import (
+    AssetsDefinition,
+    DagsterEventType,
+    DagsterInstance,
+    RunsFilter,
+    materialize,
+)
 
 from .calendar import trading_days
 from .partitions import partition_bounds
@@ -69,10 +78,69 @@ def _describe(event, materialized: dict) -> str | None:
     return None
 
 
-def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None],
+class _PlainDisplay:
+    """Progress as plain lines (no terminal, CI, tests): one line per step event."""
+
+    def __init__(self, echo: Callable[[str], None]):
+        self.echo, self.materialized = echo, {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def event(self, record, elapsed: float) -> None:
+        line = _describe(record.dagster_event, self.materialized)
+        if line:
+            self.echo(f"[{elapsed:6.1f}s] {line}")
+
+
+class _RichDisplay(_PlainDisplay):
+    """A live rich progress bar over days × assets, the same lines printed above it."""
+
+    def __init__(self, console, units: int):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        super().__init__(echo=console.print)
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<34.34}"),
+                                 BarColumn(bar_width=30),
+                                 MofNCompleteColumn(), TextColumn("asset-days"),
+                                 TimeElapsedColumn(), console=console, transient=False)
+        self.task = self.progress.add_task("starting", total=units)
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.update(self.task, description="done")
+        self.progress.stop()
+
+    def event(self, record, elapsed: float) -> None:
+        event = record.dagster_event
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            self.progress.advance(self.task)
+        elif event.event_type == DagsterEventType.STEP_START:
+            self.progress.update(self.task, description=event.step_key or "")
+        line = _describe(event, self.materialized)
+        if line:
+            style = "red" if ("FAILED" in line or line.startswith("retrying")) else None
+            self.progress.console.print(f"[{elapsed:6.1f}s] {line}", style=style,
+                                        markup=False, highlight=False)
+
+
+def _progress(instance: DagsterInstance, token: str, display: _PlainDisplay,
               stop: threading.Event, t0: float) -> None:
-    """Print step and asset events of the run tagged ``token`` as they arrive."""
-    seen, run_id, materialized = 0, None, {}
+    """Feed step and asset events of the run tagged ``token`` to ``display`` as they arrive."""
+    seen, run_id = 0, None
     while True:
         done = stop.is_set()
         if run_id is None:
@@ -81,9 +149,8 @@ def _progress(instance: DagsterInstance, token: str, echo: Callable[[str], None]
         if run_id is not None:
             records = instance.all_logs(run_id, of_type=set(_PROGRESS_EVENTS))
             for rec in records[seen:]:
-                line = _describe(rec.dagster_event, materialized) if rec.dagster_event else None
-                if line:
-                    echo(f"[{time.perf_counter() - t0:6.1f}s] {line}")
+                if rec.dagster_event:
+                    display.event(rec, time.perf_counter() - t0)
             seen = len(records)
         if done:
             return
@@ -105,20 +172,61 @@ def _failure_message(error, max_lines: int = 25) -> str:
     return "\n    ".join(lines[:max_lines])
 
 
+@dataclass
+class RunReport:
+    """What one `materialize`/`demo` invocation did, for the final summary table."""
+
+    days: list[dt.date]
+    success: bool = False
+    run_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    report_paths: list[str] = field(default_factory=list)
+
+    @property
+    def runs_launched(self) -> int:
+        return len(self.run_ids)
+
+
+def live_console():
+    """A rich Console for the live progress display, or None for plain lines (no TTY, CI)."""
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        return None
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console()
+
+
 def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
                       instance: DagsterInstance | None = None) -> bool:
     """Materialize every asset for the trading days in [start, end]; True on success."""
+    return run_range(start, end, echo=echo, instance=instance).success
+
+
+def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
+              instance: DagsterInstance | None = None, console=None) -> RunReport:
+    """Materialize every asset for the trading days in [start, end] as ONE Dagster run.
+
+    Progress comes from the run's event stream: plain lines through ``echo``, or a rich
+    progress bar over days × assets on ``console`` (see :func:`live_console`).
+    """
     from .definitions import all_assets_and_checks, defs
 
     days = trading_days(start, end)
+    report = RunReport(days=days)
     if not days:
         echo(f"no NYSE trading days between {start} and {end}")
-        return False
+        return report
     first, last = partition_bounds()
     if days[0] < first or days[-1] > last:
         echo(f"trading-day partitions run from {first} to {last} (today's session); "
              f"{start} .. {end} is outside them")
-        return False
+        return report
     instance = instance or DagsterInstance.get()
     token = uuid.uuid4().hex
     tags = {"sigmasight/invocation": token}
@@ -129,21 +237,136 @@ def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] 
         tags |= {"dagster/asset_partition_range_start": days[0].isoformat(),
                  "dagster/asset_partition_range_end": days[-1].isoformat()}
     echo(f"run over {len(days)} trading day(s): {days[0]} .. {days[-1]}")
+    assets_and_checks = all_assets_and_checks()
+    units = sum(len(a.keys) * (len(days) if a.partitions_def is not None else 1)
+                for a in assets_and_checks if isinstance(a, AssetsDefinition))
+    display = (_RichDisplay(console, units) if console is not None
+               else _PlainDisplay(echo))
     t0 = time.perf_counter()
     stop = threading.Event()
-    watcher = threading.Thread(target=_progress, args=(instance, token, echo, stop, t0),
+    watcher = threading.Thread(target=_progress, args=(instance, token, display, stop, t0),
                                daemon=True)
     watcher.start()
     try:
-        result = materialize(all_assets_and_checks(), instance=instance,
-                             resources=defs.resources, tags=tags, raise_on_error=False,
-                             run_config=_QUIET, **kwargs)
+        with display:
+            result = materialize(assets_and_checks, instance=instance,
+                                 resources=defs.resources, tags=tags, raise_on_error=False,
+                                 run_config=_QUIET, **kwargs)
+            stop.set()
+            watcher.join(timeout=10)
     finally:
         stop.set()
-        watcher.join(timeout=10)
+    report.seconds = time.perf_counter() - t0
+    report.success = result.success
+    runs = instance.get_runs(RunsFilter(tags={"sigmasight/invocation": token}))
+    report.run_ids = [r.run_id for r in runs] or [result.run_id]
+    for run_id in report.run_ids:
+        _collect(instance, run_id, report)
     status = "succeeded" if result.success else "FAILED"
-    echo(f"run {result.run_id} {status} in {time.perf_counter() - t0:.1f} s")
-    return result.success
+    echo(f"run {result.run_id} {status} in {report.seconds:.1f} s")
+    try:
+        report.table_rows, report.report_paths = _warehouse_counts(days)
+    except Exception as exc:  # noqa: BLE001 - the summary must not hide the run's outcome
+        echo(f"(warehouse counts unavailable: {type(exc).__name__}: {exc})")
+    return report
+
+
+def _collect(instance: DagsterInstance, run_id: str, report: RunReport) -> None:
+    """Failed steps and checks, and seconds per step, from the run's event log."""
+    started: dict[str, float] = {}
+    kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS,
+             DagsterEventType.STEP_FAILURE, DagsterEventType.ASSET_CHECK_EVALUATION}
+    for rec in instance.all_logs(run_id, of_type=kinds):
+        event = rec.dagster_event
+        step = event.step_key or ""
+        if event.event_type == DagsterEventType.STEP_START:
+            started[step] = rec.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            if step in started:
+                report.step_seconds[step] = rec.timestamp - started[step]
+            if event.event_type == DagsterEventType.STEP_FAILURE:
+                report.failed_steps.append(step)
+        else:
+            data = event.event_specific_data
+            if not data.passed:
+                report.failed_checks.append(
+                    f"{data.asset_key.to_user_string()}:{data.check_name}"
+                    + (f" [{data.partition}]" if getattr(data, "partition", None) else ""))
+
+
+def _warehouse_counts(days: list[dt.date]) -> tuple[dict[str, int], list[str]]:
+    """Rows per warehouse table with a ``date`` column for ``days``; report paths of the last.
+
+    Generic over ``warehouse/tables.py``: a table added there is counted without a change
+    here (one count query per table).
+    """
+    from sqlalchemy import between, func, select
+
+    from .settings import get_settings
+    from .warehouse.database import get_engine, resolve_database_url
+    from .warehouse.tables import metadata, reports
+
+    settings = get_settings()
+    engine = get_engine(resolve_database_url(settings.database_url, settings.home))
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if "date" not in table.c:
+                continue
+            query = select(func.count()).select_from(table).where(
+                between(table.c.date, days[0], days[-1]))
+            counts[table.name] = conn.execute(query).scalar_one()
+        paths = conn.execute(select(reports.c.path).where(reports.c.date == days[-1])
+                             .order_by(reports.c.path)).scalars().all()
+    return dict(sorted(counts.items())), list(paths)
+
+
+def summary_table(report: RunReport, slowest: int = 5):
+    """The final summary as a rich Table (rendered as text when there is no terminal)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="sigmasight run summary", box=box.SIMPLE_HEAD, show_header=True,
+                  title_justify="left")
+    table.add_column("item", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    days = report.days
+    table.add_row("days", (f"{len(days)} trading day(s): {days[0]} .. {days[-1]}"
+                           if days else "none"))
+    table.add_row("result", ("[green]succeeded[/]" if report.success else "[red]FAILED[/]")
+                  + f" in {report.seconds:.1f} s")
+    table.add_row("Dagster runs launched", str(report.runs_launched))
+    if report.table_rows:
+        table.add_section()
+        table.add_row("rows for these days", "(warehouse schema sigmasight)")
+    for name, rows in report.table_rows.items():
+        table.add_row(f"  {name}", f"{rows:,}")
+    table.add_section()
+    table.add_row("failed steps", ", ".join(report.failed_steps) or "none")
+    table.add_row("failed asset checks", "\n".join(report.failed_checks) or "none")
+    top = sorted(report.step_seconds.items(), key=lambda kv: -kv[1])[:slowest]
+    if top:
+        table.add_row("slowest steps", "\n".join(f"{s}: {sec:.1f} s" for s, sec in top))
+    last = f" ({days[-1]})" if days else ""
+    table.add_row(f"reports{last}", "\n".join(report.report_paths) or "no reports")
+    return table
+
+
+def print_summary(report: RunReport, echo: Callable[[str], None] = print,
+                  console=None) -> None:
+    """Print :func:`summary_table` on the live console, or as plain text through ``echo``."""
+    table = summary_table(report)
+    if console is not None:
+        console.print(table)
+        return
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, width=100, color_system=None, force_terminal=False,
+            highlight=False).print(table)
+    echo("\n".join(line.rstrip() for line in buf.getvalue().rstrip().splitlines()))
 
 
 def demo_summary(day: dt.date) -> str:

@@ -95,11 +95,25 @@ def read_positions_csv(source: str | Path | io.TextIOBase, portfolio: str | None
         path = Path(source)
         if not path.is_file():
             raise PositionsFileError(name, [RowProblem(0, "-", "file not found")])
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise PositionsFileError(name, [RowProblem(
+                line, "-", f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as "
+                "UTF-8")]) from None
     else:
-        text = source.read()
+        text = source.read().removeprefix("\ufeff")
+    nul_lines = [i for i, ln in enumerate(text.split("\n"), start=1) if "\x00" in ln]
+    if nul_lines:  # PostgreSQL text cannot hold NUL; a binary file usually has some
+        raise PositionsFileError(name, [RowProblem(i, "-", "contains a NUL character (is this "
+                                                   "a CSV text file?)") for i in nul_lines])
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise PositionsFileError(name, [RowProblem(1, "-", f"unreadable CSV ({exc})")]) from None
     reader.fieldnames = header
     required = list(REQUIRED_COLUMNS) + ([] if portfolio else ["portfolio"])
     missing = [c for c in required if c not in header]
@@ -109,7 +123,17 @@ def read_positions_csv(source: str | Path | io.TextIOBase, portfolio: str | None
     problems: list[RowProblem] = []
     rows: list[dict] = []
     seen: dict[tuple, int] = {}
-    for line, raw in enumerate(reader, start=2):
+    records = iter(reader)
+    line = 1
+    while True:
+        try:
+            raw = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(RowProblem(reader.line_num, "-", f"unreadable CSV ({exc})"))
+            break
+        line += 1
         rec = {k: (v or "").strip() for k, v in raw.items() if k}
         if not any(rec.values()):
             continue

@@ -46,5 +46,7 @@ def prepare(settings: Settings | None = None) -> Runtime:
     if source.is_file() and source.resolve() != target.resolve():
         shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
+    # the embedded setup runs the 18:00 schedule by default (defs/daily/schedules.py)
+    os.environ.setdefault("SIGMASIGHT_DAILY_SCHEDULE", "on")
     get_settings.cache_clear()
     return Runtime(settings=get_settings(), database_url=url, dagster_home=dagster_home)

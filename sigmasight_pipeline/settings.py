@@ -1,6 +1,7 @@
 """Settings from the environment or a ``.env`` file (SPEC §1).
 
-Secrets are ``SecretStr`` so that they never render in logs, reprs or exceptions.
+Secrets are ``SecretStr`` so that they never render in logs, reprs or exceptions; the
+database URL stays a plain string for the code but its password is hidden in the repr.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ class Settings(BaseSettings):
         if "reports_dir" not in self.model_fields_set:
             self.reports_dir = self.home / "reports"
         return self
+
+    def __repr_args__(self):
+        """The database URL's password is hidden like the API keys (repr, str, logs)."""
+        from .warehouse.database import redacted
+
+        for name, value in super().__repr_args__():
+            if name == "database_url" and value:
+                try:
+                    value = redacted(value)
+                except Exception:  # not a URL at all: show nothing of it
+                    value = "***"
+            yield name, value
 
     @property
     def resolved_market_data(self) -> MarketDataSource:

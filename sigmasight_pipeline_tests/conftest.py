@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from sigmasight_pipeline.settings import get_settings
@@ -21,6 +22,12 @@ from sigmasight_pipeline.warehouse.database import (
 )
 from sigmasight_pipeline.warehouse.migrate import upgrade
 from sigmasight_pipeline.warehouse.tables import SCHEMA, metadata
+
+# CI replays the same examples every run (a failure there is reproducible, never a coin
+# toss); local runs keep exploring new random inputs.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "sigmasight_pipeline" / "data"
 

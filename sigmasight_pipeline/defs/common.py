@@ -10,10 +10,15 @@ from ..partitions import partition_date, trading_day_partitions
 from ..warehouse.tables import data_quality_issues
 from ..warehouse.writer import replace_partition
 
+#: the concurrency pool of every warehouse-writing trading-day asset; dagster.yaml limits it
+#: to one run at a time (run granularity), so two runs never write the same day at once
+WAREHOUSE_POOL = "sigmasight_warehouse"
+
 #: keyword arguments of every trading-day asset: ranges run as one run (DAGSTER_FACTS.md)
 DAILY = {
     "partitions_def": trading_day_partitions,
     "backfill_policy": BackfillPolicy.single_run(),
+    "pool": WAREHOUSE_POOL,
 }
 
 #: provider outages are retried; data errors raise Failure(allow_retries=False)

@@ -169,6 +169,10 @@ def _fmt(x: float) -> str:
     return f"{x:.4f}" if np.isfinite(x) else "n/a"
 
 
+#: a continuous risk-free rate beyond ±100 % a year is bad data, not a market (DGS3MO is %)
+MAX_ABS_RATE = 1.0
+
+
 def compute_position_greeks(
     options: pd.DataFrame,
     underlying_prices: pd.DataFrame,
@@ -197,8 +201,9 @@ def compute_position_greeks(
     GreeksResult(greeks, issues), see the module docstring for the waterfalls and flags.
     """
     rate = float(rate)
-    if not np.isfinite(rate):
-        raise ValueError(f"rate must be a finite continuous decimal rate, got {rate!r}")
+    if not np.isfinite(rate) or abs(rate) > MAX_ABS_RATE:
+        raise ValueError(f"rate must be a continuous decimal rate within ±{MAX_ABS_RATE:g} "
+                         f"(±{MAX_ABS_RATE:.0%} a year), got {rate!r}: check DGS3MO")
     as_of_ts = pd.Timestamp(as_of)
     as_of_str = as_of_ts.date().isoformat()
     opts = options.reset_index(drop=True)
@@ -221,9 +226,16 @@ def compute_position_greeks(
             + ", ".join(opts.loc[bad_exp, "symbol"].astype(str).tolist())
         )
 
+    strike = pd.to_numeric(opts["strike"], errors="coerce").to_numpy(dtype=np.float64)
+    bad_strike = ~(np.isfinite(strike) & (strike > 0))
+    if bad_strike.any():
+        raise ValueError(
+            "strike must be a positive number for options: "
+            + ", ".join(opts.loc[bad_strike, "symbol"].astype(str).tolist())
+        )
+
     # --- inputs as aligned float arrays (n,) -----------------------------------------------
     is_call = (option_type == "C").to_numpy()
-    strike = opts["strike"].to_numpy(dtype=np.float64)
     quantity = opts["quantity"].to_numpy(dtype=np.float64)
     multiplier = opts["multiplier"].to_numpy(dtype=np.float64)
     years = days / DAYS_PER_YEAR

@@ -59,8 +59,8 @@ def resolve_closes(
     ----------
     history:
         Long frame with columns symbol, date, close, adj_close ($ per share). Rows after
-        ``as_of`` and rows with a missing close are ignored; for duplicate (symbol, date)
-        rows the last one wins.
+        ``as_of`` and rows with a missing, non-finite or non-positive close are ignored;
+        for duplicate (symbol, date) rows the last one wins.
     symbols:
         The symbols wanted; ``None`` means every symbol in ``history``.
     as_of:
@@ -92,7 +92,9 @@ def resolve_closes(
         close=pd.to_numeric(frame["close"], errors="coerce"),
         adj_close=pd.to_numeric(frame["adj_close"], errors="coerce"),
     )
-    usable = frame["date"].notna() & (frame["date"] <= day) & frame["close"].notna()
+    # a close that is not a positive finite number is no price (a vendor glitch), as if absent
+    usable = (frame["date"].notna() & (frame["date"] <= day)
+              & np.isfinite(frame["close"]) & (frame["close"] > 0))
     if wanted is not None:
         usable &= frame["symbol"].isin(wanted)
     frame = frame.loc[usable]

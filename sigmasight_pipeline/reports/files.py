@@ -15,9 +15,20 @@ FORMATS = ("md", "json", "csv", "png")
 DOWNLOAD_FORMATS = ("md", "json", "csv")
 
 
+#: file names stay far below the 255-byte limit of common file systems (with the temp suffix)
+MAX_SLUG = 80
+
+
 def portfolio_slug(name: str) -> str:
-    """Lower case, each run of non-alphanumerics one ``-``, no leading/trailing ``-``."""
+    """Lower case, each run of non-alphanumerics one ``-``, no leading/trailing ``-``.
+
+    A name longer than :data:`MAX_SLUG` characters is cut and given a short hash of the
+    whole name, so two long names sharing a prefix still get different files.
+    """
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if len(slug) > MAX_SLUG:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+        slug = f"{slug[:MAX_SLUG - 11].rstrip('-')}-{digest}"
     return slug or "portfolio"
 
 

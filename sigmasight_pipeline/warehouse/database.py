@@ -21,7 +21,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,36 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _explain_lost_database(url: str):
+    """A ``handle_error`` hook: a lost or refused connection becomes a
+    :class:`DatabaseUnavailableError` naming the server (password hidden) and what to do,
+    instead of psycopg's bare "the connection is lost". Other errors pass unchanged."""
+    parsed = make_url(url)
+    where = parsed.host or parsed.query.get("host") or "localhost"
+    where = where[0] if isinstance(where, tuple) else where
+    display = (f"{parsed.database or ''!r} on {where}{f':{parsed.port}' if parsed.port else ''}"
+               f" (user {parsed.username})")
+    password = parsed.password
+
+    def handle(ctx):
+        if ctx.is_pre_ping or not (ctx.is_disconnect or ctx.connection is None):
+            return None
+        detail = str(ctx.original_exception).strip().splitlines()[0] if str(
+            ctx.original_exception).strip() else type(ctx.original_exception).__name__
+        if password:
+            detail = detail.replace(password, "***")
+        return DatabaseUnavailableError(
+            f"the warehouse database {display} could not be reached or closed the connection "
+            f"({detail}). Check that PostgreSQL is running (`sigmasight db upgrade` starts "
+            "the embedded one), then re-run the failed days: each day's write is one "
+            "transaction, so nothing was half-written."
+        )
+
+    return handle
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, future=True)
+    engine = create_engine(url, pool_pre_ping=True, future=True)
+    event.listen(engine, "handle_error", _explain_lost_database(url))
+    return engine

@@ -3,12 +3,20 @@
 A plain cron on weekdays that skips non-sessions (DAGSTER_FACTS.md: the partitioned
 schedule helpers re-request the previous partition on holidays with asset-selection
 jobs). The run key is the day, so a tick never launches the same day twice.
+
+Default status: RUNNING when ``SIGMASIGHT_DAILY_SCHEDULE`` is ``on`` — the ``sigmasight``
+command sets it (runtime.prepare) for the embedded setup and docker-compose sets it for
+its daemon, so the daemon of ``sigmasight dev`` starts ticking without a click in the UI.
+Code locations loaded without the variable (tests, other deployments) start STOPPED. A
+toggle in the UI overrides the default either way.
 """
 
 import datetime as dt
+import os
 
 from dagster import (
     AssetSelection,
+    DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
@@ -26,8 +34,19 @@ daily_risk_job = define_asset_job(
 )
 
 
+#: the variable that turns the schedule on by default (values: on / off)
+SCHEDULE_ENV = "SIGMASIGHT_DAILY_SCHEDULE"
+
+
+def default_schedule_status() -> DefaultScheduleStatus:
+    on = os.environ.get(SCHEDULE_ENV, "off").strip().lower() in ("on", "1", "true", "running")
+    return DefaultScheduleStatus.RUNNING if on else DefaultScheduleStatus.STOPPED
+
+
 @schedule(job=daily_risk_job, cron_schedule="0 18 * * 1-5", execution_timezone=TIMEZONE,
-          description="After the NYSE close on each trading day; skips holidays.")
+          default_status=default_schedule_status(),
+          description="After the NYSE close on each trading day (the latest trading-day "
+                      "partition of every asset); skips weekends and NYSE holidays.")
 def daily_risk_schedule(context: ScheduleEvaluationContext):
     day: dt.date = context.scheduled_execution_time.date()
     if not is_trading_day(day):

@@ -9,6 +9,7 @@ provider fails the asset after its RetryPolicy; malformed provider data fails at
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -95,6 +96,16 @@ def _history_gaps(conn, symbols: list[str], first_day: dt.date) -> tuple[list[st
     return sorted(counts[counts < len(window)].index), window
 
 
+def _unusable_prices(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose close is not a positive finite number, or whose adj_close is given but
+    is not one: a vendor glitch, never a price to value or compute returns with."""
+    close = pd.to_numeric(frame["close"], errors="coerce").to_numpy(dtype=float)
+    adj = pd.to_numeric(frame["adj_close"], errors="coerce").to_numpy(dtype=float)
+    good_close = np.isfinite(close) & (close > 0)
+    good_adj = np.isnan(adj) | (np.isfinite(adj) & (adj > 0))
+    return pd.Series(~(good_close & good_adj), index=frame.index)
+
+
 def _rebased(stored: pd.DataFrame, fetched: pd.DataFrame, tolerance: float = 1e-6) -> list[str]:
     """Symbols whose adj_close for the same day differs between warehouse and provider.
 
@@ -135,6 +146,10 @@ def market_prices_asset(
     # whether the vendor has re-based adj_close since the history was stored.
     fetched = _fetch("prices", lambda: provider.prices(symbols, overlap_day, days[-1]))
     fetched = fetched.reindex(columns=PRICE_COLUMNS)
+    bad = _unusable_prices(fetched)
+    unusable = {(row.symbol, row.date): row.close for row in _on_days(fetched[bad], days)
+                .itertuples()}
+    fetched = fetched[~bad]
     rebased = [
         s for s in _rebased(stored_overlap, _on_days(fetched, [overlap_day])) if s not in gaps
     ]
@@ -152,6 +167,11 @@ def market_prices_asset(
             _fetch("re-based history", lambda: provider.prices(rebased, since, overlap_day))
         )
     history = pd.concat([h.reindex(columns=PRICE_COLUMNS) for h in history], ignore_index=True)
+    bad_history = _unusable_prices(history)
+    if bad_history.any():
+        context.log.warning(f"dropped {int(bad_history.sum())} history rows with an unusable "
+                            f"close from {provider.source}")
+        history = history[~bad_history]
     frame = _on_days(fetched, days)
 
     returned = set(frame["symbol"]) | set(history["symbol"]) | set(fetched["symbol"])
@@ -172,7 +192,7 @@ def market_prices_asset(
     for day in days:
         have = set(frame.loc[frame["date"] == day, "symbol"])
         for sym in sorted(set(symbols) - have):
-            unknown = sym not in returned
+            unknown = sym not in returned and (sym, day) not in unusable
             issues.append(
                 {
                     "date": day,
@@ -180,8 +200,13 @@ def market_prices_asset(
                     "severity": "error" if unknown else "warning",
                     "code": "unknown_symbol" if unknown else "missing_price",
                     "message": (
-                        f"{provider.source} returned no data at all for {sym}; positions in "
-                        f"{sym} get no price on {day}"
+                        f"{provider.source} returned an unusable close "
+                        f"({unusable[(sym, day)]!r}) for {sym} on {day}; the row was dropped "
+                        "and engines fall back to the latest good close up to 5 sessions old "
+                        "(stale_price)"
+                        if (sym, day) in unusable
+                        else f"{provider.source} returned no data at all for {sym}; positions "
+                        f"in {sym} get no price on {day}"
                         if unknown
                         else f"{provider.source} has no {day} bar for {sym}; engines fall back to "
                         "the latest close up to 5 sessions old (stale_price)"

@@ -206,7 +206,8 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
             exposures = read_days(conn, portfolio_exposures, day)
             prev_snaps = read_days(conn, portfolio_snapshots, prev_day)
             earlier = snapshot_dates_before(conn, portfolio_snapshots, day)
-        prev_closes = inputs.closes(prev_day) if prev_day >= inputs.prices["date"].min() else None
+        has_prev = len(inputs.prices) and prev_day >= inputs.prices["date"].min()
+        prev_closes = inputs.closes(prev_day) if has_prev else None
         snap = snapshots_engine(
             day, ports, inputs.positions, values, greeks, exposures, prev_values,
             prev_closes, inputs.closes(day), prev_snaps, earlier, inputs.data_source(day),

@@ -1,0 +1,80 @@
+"""`materialize`/`demo` summary: one run per range, rows per table, failed checks, exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from click.testing import CliRunner
+from dagster import (
+    AssetCheckResult,
+    DagsterInstance,
+    asset,
+    asset_check,
+    materialize,
+)
+
+from sigmasight_pipeline.cli import main
+from sigmasight_pipeline.orchestration import RunReport, _collect, run_range, summary_table
+from sigmasight_pipeline.warehouse.tables import metadata
+
+
+def test_a_range_is_one_run_and_the_summary_counts_every_dated_table(demo_book):
+    lines: list[str] = []
+    with DagsterInstance.ephemeral() as instance:
+        report = run_range(dt.date(2025, 6, 26), dt.date(2025, 6, 30), echo=lines.append,
+                           instance=instance)
+    assert report.success, "\n".join(lines)
+    assert report.runs_launched == 1
+    assert [d.isoformat() for d in report.days] == ["2025-06-26", "2025-06-27", "2025-06-30"]
+    dated = {t.name for t in metadata.sorted_tables if "date" in t.c}
+    assert set(report.table_rows) == dated
+    assert report.table_rows["portfolio_snapshots"] == 9  # 3 portfolios × 3 days
+    assert report.table_rows["market_prices"] > 0
+    assert report.failed_checks == [] and report.failed_steps == []
+    assert "market_prices" in report.step_seconds
+
+
+def test_materialize_prints_the_summary_table(demo_book):
+    result = CliRunner().invoke(main, ["materialize", "--start", "2025-06-27",
+                                       "--end", "2025-06-30"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "run over 2 trading day(s): 2025-06-27 .. 2025-06-30" in out
+    assert "materialized portfolio_snapshots" in out  # plain progress lines (no TTY)
+    for needle in ("Dagster runs launched", "portfolio_snapshots", "failed asset checks",
+                   "2 trading day(s)", "demo-individual-investor-portfolio.md"):
+        assert needle in out
+    runs_line = next(ln for ln in out.splitlines() if "Dagster runs launched" in ln)
+    assert runs_line.split()[-1] == "1"
+
+
+def test_a_failing_run_exits_non_zero_and_names_the_failed_step(demo_book, monkeypatch,
+                                                                tmp_path):
+    empty = tmp_path / "no-market-data"
+    empty.mkdir()
+    monkeypatch.setenv("SIGMASIGHT_MARKET_DATA", "files")
+    monkeypatch.setenv("SIGMASIGHT_MARKET_DATA_DIR", str(empty))
+    result = CliRunner().invoke(main, ["materialize", "--date", "2025-06-30"])
+    assert result.exit_code == 1, result.output
+    failed = next(ln for ln in result.output.splitlines() if "failed steps" in ln)
+    assert "market_prices" in failed and "FAILED" in result.output
+
+
+def test_failed_asset_checks_come_from_the_run_events():
+    @asset
+    def book_value() -> int:
+        return 1
+
+    @asset_check(asset=book_value)
+    def book_value_is_positive() -> AssetCheckResult:
+        return AssetCheckResult(passed=False, description="negative")
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([book_value, book_value_is_positive], instance=instance,
+                             raise_on_error=False)
+        report = RunReport(days=[dt.date(2025, 6, 30)], run_ids=[result.run_id])
+        _collect(instance, result.run_id, report)
+    assert report.failed_checks == ["book_value:book_value_is_positive"]
+    assert set(report.step_seconds) >= {"book_value"}
+    table = summary_table(report)
+    assert table.row_count > 0
