@@ -26,6 +26,8 @@ from benchmarks import bench_originals, run_scale
 DAY_WALL_TARGET_S = 30.0
 DAY_RSS_TARGET_MB = 4096.0
 BACKFILL_TARGET_S = 15 * 60.0
+#: assets that read the previous trading day's rows as a second query, by design (P&L)
+PREVIOUS_DAY_READS = ("portfolio_snapshots:",)
 
 
 def _load() -> str:
@@ -120,12 +122,15 @@ def targets(originals: list[dict], day: dict | None, backfill: dict | None) -> l
                 f"≥ {r['rows_per_s_target']:,.0f} rows/s",
                 r["rows_per_s"] >= r["rows_per_s_target"])
     if day:
-        multi = {t: n for s in day["steps"] for t, n in (s.get("selects") or {}).items()
-                 if n > 1 and not s["step"].endswith(("_check", "_range", "_valued"))}
-        add("reads: one query per input table per asset (day run)",
-            "max " + str(max((n for s in day["steps"] for n in (s.get("selects") or {}).values()),
-                             default=0)),
-            "1 per table", not multi, "see the SELECT column of the day table")
+        # asset steps (checks re-read on purpose) reading one table more than once
+        repeated = [f"{st['step']}: {t}×{n}" for st in day["steps"] if st.get("rows") is not None
+                    for t, n in sorted((st.get("selects") or {}).items()) if n > 1]
+        unexpected = [r for r in repeated if not r.startswith(PREVIOUS_DAY_READS)]
+        add("reads: one query per input table per engine asset (day run)",
+            f"{len(repeated)} repeated", "1 per table", not unexpected,
+            "repeats: " + (", ".join(repeated) or "none")
+            + (" (the snapshot of a day reads the previous day's rows too)"
+               if repeated and not unexpected else ""))
     return out
 
 
