@@ -157,17 +157,32 @@ def main() -> None:
     info = machine()
     info["load_before"] = _load()
     t0 = time.perf_counter()
-    originals = [] if args.skip_originals else bench_originals.run(
-        quick=args.quick, workdir=root / "originals")
+    failures: list[str] = []
+
+    def attempt(what, fn):
+        """Run one part; a failure is reported with the others' results, not instead."""
+        t = time.perf_counter()
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - reported in the targets table
+            failures.append(f"{what}: {type(exc).__name__} after "
+                            f"{(time.perf_counter() - t) / 60:.1f} min: {str(exc)[-500:]}")
+            print(f"  {what} FAILED: {exc}")
+            return None
+
+    originals = [] if args.skip_originals else attempt("originals", lambda: bench_originals.run(
+        quick=args.quick, workdir=root / "originals")) or []
     day = None
     if not args.skip_day:
         n_port = 100 if args.quick else 2000
-        day = run_scale.scenario_day(n_port, 50, dt.date(2025, 6, 30), root / "day")
+        day = attempt("day", lambda: run_scale.scenario_day(n_port, 50, dt.date(2025, 6, 30),
+                                                            root / "day"))
     backfill = None
     if not args.skip_backfill:
         n_port, start = (20, dt.date(2025, 6, 2)) if args.quick else (200, dt.date(2024, 7, 1))
-        backfill = run_scale.scenario_backfill(n_port, 50, start, dt.date(2025, 6, 30),
-                                               root / "backfill")
+        backfill = attempt("backfill", lambda: run_scale.scenario_backfill(
+            n_port, 50, start, dt.date(2025, 6, 30), root / "backfill",
+            timeout_s=3 * BACKFILL_TARGET_S))
     info["load_after"] = _load()
     info["total_minutes"] = round((time.perf_counter() - t0) / 60, 1)
 
@@ -197,6 +212,9 @@ def main() -> None:
                   f"{rep['usage']['wall_s']:.1f} s wall\n")
             print(run_scale.step_table(rep["steps"], with_selects=False))
     rows = targets(originals, day, backfill)
+    for failure in failures:
+        rows.append({"what": failure, "measured": "—", "target": "—", "met": False,
+                     "note": ""})
     print("\n## Targets\n" + targets_table(rows))
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "originals": originals, "day": day,

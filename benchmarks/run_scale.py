@@ -287,14 +287,21 @@ def _failures(instance, run_id: str) -> list[str]:
 TIME_BIN = "/usr/bin/time"
 
 
-def run_timed_child(argv: list[str]) -> dict:
+class ChildTimeout(RuntimeError):
+    """A benchmark child ran past its time limit and was stopped."""
+
+
+def run_timed_child(argv: list[str], timeout_s: float | None = None) -> dict:
     """Run ``python -m benchmarks.run_scale <argv>`` under /usr/bin/time -v."""
     cmd = [sys.executable, "-m", "benchmarks.run_scale", *argv]
     if Path(TIME_BIN).exists():
         cmd = [TIME_BIN, "-v", *cmd]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
+                              cwd=Path(__file__).resolve().parents[1])
+    except subprocess.TimeoutExpired:
+        raise ChildTimeout(f"stopped after {timeout_s / 60:.0f} min") from None
     wall = time.perf_counter() - t0
     usage = parse_time_v(proc.stderr)
     usage.setdefault("wall_s", wall)
@@ -349,11 +356,11 @@ def _prepare(workdir: Path, n_portfolios: int, n_positions: int, seed: int,
 
 
 def _timed_run(home: Path, url: str, which: str, start: dt.date, end: dt.date, out: Path,
-               what: str, echo) -> dict:
+               what: str, echo, timeout_s: float | None = None) -> dict:
     """One child process under /usr/bin/time -v materializing ``which`` over [start, end]."""
     usage = run_timed_child(["_engine-day", "--home", str(home), "--url", url, "--which", which,
                              "--date", start.isoformat(), "--end", end.isoformat(),
-                             "--out", str(out)])
+                             "--out", str(out)], timeout_s)
     result = json.loads(out.read_text())
     if not result["ok"]:
         raise RuntimeError(f"{what} run failed:\n" + "\n".join(result["failures"]))
@@ -395,7 +402,7 @@ def scenario_day(n_portfolios: int, n_positions: int, day: dt.date, workdir: Pat
 
 def scenario_backfill(n_portfolios: int, n_positions: int, start: dt.date, end: dt.date,
                       workdir: Path, seed: int = 42, echo=print, keep: bool = False,
-                      report_days: int = 2) -> dict:
+                      report_days: int = 2, timeout_s: float = 45 * 60) -> dict:
     """Every asset but the reports over [start, end] in one run (the target; market-data
     history fill included), then the reports over the last ``report_days`` sessions, whose
     time is scaled to the whole range."""
@@ -409,7 +416,8 @@ def scenario_backfill(n_portfolios: int, n_positions: int, start: dt.date, end: 
     try:
         analyze(url)
         main_run = _timed_run(home, url, "all_but_reports", days[0], days[-1],
-                              workdir / "backfill.json", "backfill run (all but reports)", echo)
+                              workdir / "backfill.json", "backfill run (all but reports)", echo,
+                              timeout_s)
         report = None
         if report_days and selected_keys(asset_keys_by_group(), "reports"):
             sample = days[-report_days:]
