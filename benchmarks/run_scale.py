@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -297,11 +298,16 @@ def run_timed_child(argv: list[str], timeout_s: float | None = None) -> dict:
     if Path(TIME_BIN).exists():
         cmd = [TIME_BIN, "-v", *cmd]
     t0 = time.perf_counter()
+    # its own process group: on timeout, GNU time and the Python child below it both stop
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1], start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                              cwd=Path(__file__).resolve().parents[1])
+        stdout, stderr = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         raise ChildTimeout(f"stopped after {timeout_s / 60:.0f} min") from None
+    proc = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     wall = time.perf_counter() - t0
     usage = parse_time_v(proc.stderr)
     usage.setdefault("wall_s", wall)
