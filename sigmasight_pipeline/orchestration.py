@@ -140,18 +140,22 @@ class _RichDisplay(_PlainDisplay):
 def _progress(instance: DagsterInstance, token: str, display: _PlainDisplay,
               stop: threading.Event, t0: float) -> None:
     """Feed step and asset events of the run tagged ``token`` to ``display`` as they arrive."""
-    seen, run_id = 0, None
+    cursor, run_id = None, None
     while True:
         done = stop.is_set()
         if run_id is None:
             runs = instance.get_runs(RunsFilter(tags={"sigmasight/invocation": token}), limit=1)
             run_id = runs[0].run_id if runs else None
-        if run_id is not None:
-            records = instance.all_logs(run_id, of_type=set(_PROGRESS_EVENTS))
-            for rec in records[seen:]:
-                if rec.dagster_event:
-                    display.event(rec, time.perf_counter() - t0)
-            seen = len(records)
+        while run_id is not None:  # only the events since the last poll (a year's range
+            # run logs one materialization per asset and day: re-reading them all is O(n²))
+            page = instance.get_records_for_run(run_id, cursor=cursor,
+                                                of_type=set(_PROGRESS_EVENTS), limit=1000)
+            for rec in page.records:
+                if rec.event_log_entry.dagster_event:
+                    display.event(rec.event_log_entry, time.perf_counter() - t0)
+            cursor = page.cursor if page.records else cursor
+            if not page.has_more:
+                break
         if done:
             return
         stop.wait(0.5)

@@ -119,3 +119,23 @@ def test_demo_window_writes_every_format_deterministically(demo_book, run_days, 
     assert early.exit_code == 1 and "no data for" in early.output
     assert runner.invoke(main, ["reports", "download", "--portfolio", HF, "--date",
                                 "2025-06-30", "--format", "pdf"]).exit_code == 2
+
+
+def test_range_rendered_in_worker_processes_equals_serial(demo_book, run_days, cli_env,
+                                                          monkeypatch):
+    from sigmasight_pipeline.defs.reports import assets as report_assets
+
+    root = cli_env / "reports"
+    monkeypatch.setattr(report_assets, "MIN_DAYS_PER_WORKER", 1)  # 3 days → worker processes
+    run_days(START, END)
+    parallel = {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.*"))}
+    with demo_book.connect() as conn:
+        rows = pd.read_sql(text("SELECT date, path, sha256 FROM sigmasight.reports"), conn)
+    assert len(parallel) == 3 * 3 * 4 == len(rows)
+    assert all(hashlib.sha256(Path(p).read_bytes()).hexdigest() == h
+               for p, h in zip(rows.path, rows.sha256, strict=True))
+
+    monkeypatch.setattr(report_assets, "MIN_DAYS_PER_WORKER", 10_000)  # in process
+    run_days(START, END)
+    serial = {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.*"))}
+    assert serial == parallel

@@ -42,8 +42,9 @@ def test_materialize_prints_the_summary_table(demo_book):
     assert "run over 2 trading day(s): 2025-06-27 .. 2025-06-30" in out
     assert "materialized portfolio_snapshots" in out  # plain progress lines (no TTY)
     for needle in ("Dagster runs launched", "portfolio_snapshots", "failed asset checks",
-                   "2 trading day(s)", "demo-individual-investor-portfolio.md"):
+                   "2 trading day(s)"):
         assert needle in out
+    assert "demo-individual-investor-portfolio.md" in "".join(out.split())  # paths may wrap
     runs_line = next(ln for ln in out.splitlines() if "Dagster runs launched" in ln)
     assert runs_line.split()[-1] == "1"
 

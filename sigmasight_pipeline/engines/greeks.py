@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sigmasight_pipeline.engines.black_scholes import bs_greeks, implied_vol, no_arbitrage_bounds
+from sigmasight_pipeline.engines.prices import plausible_price
 
 __all__ = [
     "FLAG_ORDER",
@@ -256,7 +257,7 @@ def compute_position_greeks(
         hist = _lookup(hist_vol, underlying)
 
     with np.errstate(invalid="ignore"):
-        has_spot = np.isfinite(spot) & (spot > 0.0)
+        has_spot = plausible_price(spot)  # else a missing_price row, never inf Greeks
         expiring = days == 0
         live = has_spot & ~expiring
         has_mid = (bid > 0.0) & (ask >= bid) & np.isfinite(ask)

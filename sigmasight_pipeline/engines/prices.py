@@ -26,6 +26,15 @@ CLOSE_COLUMNS = ["price", "adj_close", "price_date", "stale", "sessions_old"]
 #: SPEC §5.1: an earlier close is usable up to this many sessions back
 MAX_STALE_SESSIONS = 5
 
+#: $ per share above which a close is a vendor glitch (the dearest US share trades < $1m)
+MAX_PLAUSIBLE_PRICE = 1e7
+
+
+def plausible_price(values) -> np.ndarray:
+    """True where a price ($ per share) is finite, positive and below MAX_PLAUSIBLE_PRICE."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    return np.isfinite(v) & (v > 0) & (v < MAX_PLAUSIBLE_PRICE)
+
 
 def _session_days(sessions: Sequence | pd.DatetimeIndex) -> np.ndarray:
     """Sessions as a sorted, unique ``datetime64[D]`` array."""
@@ -94,7 +103,7 @@ def resolve_closes(
     )
     # a close that is not a positive finite number is no price (a vendor glitch), as if absent
     usable = (frame["date"].notna() & (frame["date"] <= day)
-              & np.isfinite(frame["close"]) & (frame["close"] > 0))
+              & plausible_price(frame["close"]))
     if wanted is not None:
         usable &= frame["symbol"].isin(wanted)
     frame = frame.loc[usable]

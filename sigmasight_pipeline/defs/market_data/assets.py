@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from ...calendar import previous_trading_day, sessions_back
+from ...engines.prices import plausible_price
 from ...providers.base import (
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
@@ -97,13 +98,11 @@ def _history_gaps(conn, symbols: list[str], first_day: dt.date) -> tuple[list[st
 
 
 def _unusable_prices(frame: pd.DataFrame) -> pd.Series:
-    """Rows whose close is not a positive finite number, or whose adj_close is given but
-    is not one: a vendor glitch, never a price to value or compute returns with."""
-    close = pd.to_numeric(frame["close"], errors="coerce").to_numpy(dtype=float)
+    """Rows whose close is not a plausible price (positive, finite, below $10m), or whose
+    adj_close is given but is not one: a vendor glitch, never a price to value with."""
     adj = pd.to_numeric(frame["adj_close"], errors="coerce").to_numpy(dtype=float)
-    good_close = np.isfinite(close) & (close > 0)
-    good_adj = np.isnan(adj) | (np.isfinite(adj) & (adj > 0))
-    return pd.Series(~(good_close & good_adj), index=frame.index)
+    good_adj = np.isnan(adj) | plausible_price(adj)
+    return pd.Series(~(plausible_price(frame["close"].to_numpy()) & good_adj), index=frame.index)
 
 
 def _rebased(stored: pd.DataFrame, fetched: pd.DataFrame, tolerance: float = 1e-6) -> list[str]:

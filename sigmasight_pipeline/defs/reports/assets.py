@@ -8,6 +8,11 @@ of ``sigmasight.reports`` (path, bytes, sha256) in one transaction.
 """
 
 import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 from dagster import (
@@ -22,6 +27,7 @@ from dagster import (
 from ...reports.markdown import summary_preview
 from ...reports.render import PortfolioReport, write_day
 from ...resources import ReportsResource, WarehouseResource
+from ...warehouse.database import get_engine
 from ...warehouse.report_store import read_report_inputs
 from ...warehouse.tables import reports as reports_table
 from ...warehouse.writer import replace_partition
@@ -65,6 +71,34 @@ _DESCRIPTIONS = {
 }
 
 
+#: days rendered per worker process in a range run (rendering, the chart above all, is CPU)
+MIN_DAYS_PER_WORKER = 5
+
+
+def _render_day(url: str, day: dt.date, root: Path) -> tuple[dt.date, list[PortfolioReport]]:
+    """Read one day's report inputs and write its files (runs in a worker for ranges)."""
+    with get_engine(url).connect() as conn:
+        inputs = read_report_inputs(conn, day)
+    return day, write_day(inputs, root)
+
+
+def _rendered_days(url: str, days: list[dt.date], root: Path
+                   ) -> Iterator[tuple[dt.date, list[PortfolioReport]]]:
+    """Each day's written reports, in day order; a long range renders on every core.
+
+    Files are written by the workers (atomically, one name per portfolio and day); the
+    ``reports`` rows are replaced by the caller, one transaction per day, in order.
+    """
+    workers = min(os.cpu_count() or 1, len(days) // MIN_DAYS_PER_WORKER)
+    if workers < 2:
+        for day in days:
+            yield _render_day(url, day, root)
+        return
+    # spawn, not fork: the parent holds database connections and Dagster's threads
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_render_day, [url] * len(days), days, [root] * len(days))
+
+
 def _row_frame(day: dt.date, written: list[PortfolioReport]) -> pd.DataFrame:
     rows = [{"date": day, "portfolio_id": r.portfolio_id, "format": fmt, "path": str(f.path),
              "bytes": f.bytes, "sha256": f.sha256}
@@ -88,10 +122,7 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
     last: list[PortfolioReport] = []
     rows_by_format: dict[str, int] = {}
     seconds: list[float] = []
-    for day in days:
-        with engine.connect() as conn:
-            inputs = read_report_inputs(conn, day)
-        written = write_day(inputs, root)
+    for day, written in _rendered_days(warehouse.url(), days, root):
         rows = _row_frame(day, written)
         with engine.begin() as conn:
             replace_partition(conn, reports_table, day, rows)
