@@ -71,7 +71,8 @@ def market_risk(book: pd.DataFrame, betas: pd.DataFrame, ir_betas: pd.Series) ->
         {"Market": defs["shock"].where(market, 0.0).to_numpy()}, index=defs["scenario"]
     )
     rate_moves = pd.Series(defs["shock"].where(~market, 0.0).to_numpy(), index=defs["scenario"])
-    result = scenario_pnl(book, betas, ir_betas, factor_moves, rate_moves).portfolios
+    result = scenario_pnl(book, betas, ir_betas, factor_moves, rate_moves,
+                          with_positions=False).portfolios
     if result.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=object if c in ("portfolio_id", "scenario", "scenario_type",

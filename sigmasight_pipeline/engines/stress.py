@@ -359,9 +359,11 @@ def stress_tests(
                              dtype=float)
     direct_x, direct_dy = _moves_frames(direct, ids)
     corr_x, corr_dy = _moves_frames(correlated, ids)
-    res_direct = scenario_pnl(book, betas, ir_betas, direct_x, direct_dy, overrides).portfolios
+    res_direct = scenario_pnl(book, betas, ir_betas, direct_x, direct_dy, overrides,
+                              with_positions=False).portfolios
     if have_cov:
-        res_corr = scenario_pnl(book, betas, ir_betas, corr_x, corr_dy, overrides).portfolios
+        res_corr = scenario_pnl(book, betas, ir_betas, corr_x, corr_dy, overrides,
+                                with_positions=False).portfolios
     else:
         res_corr = res_direct
     keys = ["portfolio_id", "scenario"]

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Connection
+
+from .fetch import fetch_frame, uuid_as_text
 
 
 def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
@@ -19,14 +20,11 @@ def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
     however PostgreSQL happens to lay the rows out after a rewrite.
     """
     days = [days] if isinstance(days, dt.date) else list(days)
-    q = select(table).where(table.c.date.in_(days)).order_by(*table.primary_key.columns)
+    q = select(*(uuid_as_text(c) for c in table.columns)).where(table.c.date.in_(days))
     for col, val in filters.items():
         q = q.where(table.c[col] == val)
-    frame = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in table.columns])
-    for col in table.columns:
-        if isinstance(col.type, UUID):
-            frame[col.name] = frame[col.name].map(lambda v: None if v is None else str(v))
-    return frame
+    q = q.order_by(*table.primary_key.columns)
+    return fetch_frame(conn, q, [c.name for c in table.columns])
 
 
 def snapshot_dates_before(conn: Connection, table: Table, day: dt.date) -> set[str]:

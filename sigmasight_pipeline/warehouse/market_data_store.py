@@ -9,11 +9,12 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from .fetch import fetch_frame
 from .tables import market_prices, option_quotes, securities, treasury_yields
 
 
 def _frame(conn: Connection, query, columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame(conn.execute(query).all(), columns=list(columns))
+    return fetch_frame(conn, query, columns)
 
 
 def read_prices(conn: Connection, symbols: Sequence[str] | None, start: dt.date, end: dt.date,

@@ -42,9 +42,12 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
     values = values.merge(beta_symbols(inputs.positions), on="position_id", how="left")
     prices = inputs.adj_close_wide()
     pair_frames, summary_frames = [], []
+    # split once (comparing every row's date per day cost O(days²) rows in a range run)
+    by_day = dict(tuple(values.groupby("date", sort=False)[["portfolio_id", "beta_symbol",
+                                                              "exposure"]]))
     for day in days:
-        held = values.loc[values["date"] == day, ["portfolio_id", "beta_symbol", "exposure"]]
-        if held.empty:
+        held = by_day.get(day)
+        if held is None or held.empty:
             continue
         pairs, summaries = correlations_engine(held, prices, day)
         pair_frames.append(pairs.assign(date=day))

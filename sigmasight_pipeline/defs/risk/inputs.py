@@ -3,12 +3,13 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from ...calendar import all_sessions, sessions_back
 from ...engines.activity import is_option
-from ...engines.prices import resolve_closes
+from ...engines.prices import MAX_STALE_SESSIONS, resolve_closes
 from ...warehouse.market_data_store import read_prices
 from ...warehouse.positions_store import read_positions
 
@@ -23,11 +24,25 @@ class RangeInputs:
     positions: pd.DataFrame  # every position, open and closed
     prices: pd.DataFrame  # symbol, date, close, adj_close, source
     _wide: pd.DataFrame | None = field(default=None, repr=False)
+    _by_date: tuple[pd.DataFrame, np.ndarray] | None = field(default=None, repr=False)
+
+    def _between(self, first: dt.date, last: dt.date) -> pd.DataFrame:
+        """The price rows dated in [first, last] (a slice of one date-sorted copy)."""
+        if self._by_date is None:
+            ordered = self.prices.sort_values("date", kind="mergesort")
+            dates = pd.to_datetime(ordered["date"]).to_numpy(dtype="datetime64[D]")
+            self._by_date = (ordered, dates)
+        ordered, dates = self._by_date
+        lo = np.searchsorted(dates, np.datetime64(first, "D"), side="left")
+        hi = np.searchsorted(dates, np.datetime64(last, "D"), side="right")
+        return ordered.iloc[lo:hi]
 
     def closes(self, day: dt.date, symbols=None) -> pd.DataFrame:
         """resolve_closes on ``day``: the close or one up to 5 sessions old (stale)."""
-        history = self.prices[self.prices["date"] <= day]
-        return resolve_closes(history, symbols, day, all_sessions())
+        # only the rows a stale close can come from: a range run then costs the same per
+        # day as a single day (it filtered the whole range's history for every day)
+        oldest = sessions_back(day, MAX_STALE_SESSIONS + 2)[0]
+        return resolve_closes(self._between(oldest, day), symbols, day, all_sessions())
 
     def adj_close_wide(self, day: dt.date | None = None) -> pd.DataFrame:
         """adj_close, dates × symbols, up to ``day`` (all loaded dates when None)."""
@@ -37,7 +52,7 @@ class RangeInputs:
         return self._wide if day is None else self._wide.loc[self._wide.index <= day]
 
     def data_source(self, day: dt.date) -> str:
-        src = sorted(self.prices.loc[self.prices["date"] == day, "source"].dropna().unique())
+        src = sorted(self._between(day, day)["source"].dropna().unique())
         return "+".join(src) if src else "none"
 
 
