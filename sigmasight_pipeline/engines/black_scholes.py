@@ -85,8 +85,8 @@ def bs_price(S, K, T, r, sigma, is_call) -> np.ndarray:
 
     ``call = S·N(d1) − K·e^(−rT)·N(d2)``, ``put = K·e^(−rT)·N(−d2) − S·N(−d1)``.
     ``T <= 0`` gives the intrinsic value max(±(S − K), 0) without warnings; ``sigma <= 0``
-    with ``T > 0`` gives max(±(S − K·e^(−rT)), 0). Inputs broadcast; returns an ndarray of
-    the broadcast shape (0-d for scalars).
+    (or σ√T underflowing to 0) with ``T > 0`` gives max(±(S − K·e^(−rT)), 0). Inputs
+    broadcast; returns an ndarray of the broadcast shape (0-d for scalars).
     """
     S, K, T, r, sigma, is_call = _broadcast(S, K, T, r, sigma, is_call)
     sgn = _sign(is_call)
@@ -95,7 +95,7 @@ def bs_price(S, K, T, r, sigma, is_call) -> np.ndarray:
         k_disc = K * np.exp(-r * T)
         price = sgn * (S * ndtr(sgn * d1) - k_disc * ndtr(sgn * d2))
         expired = T <= 0.0
-        flat = (sigma <= 0.0) & ~expired
+        flat = (sigma * sqrt_t <= 0.0) & ~expired  # σ ≤ 0, or σ√T underflowed to 0
         if expired.any():
             price = np.where(expired, np.maximum(sgn * (S - K), 0.0), price)
         if flat.any():
@@ -137,7 +137,7 @@ def bs_greeks(S, K, T, r, sigma, is_call) -> dict[str, np.ndarray]:
         rho = sgn * k_disc_n_d2 * T * _POINT
 
         expired = T <= 0.0
-        flat = (sigma <= 0.0) & ~expired
+        flat = (sigma * sqrt_t <= 0.0) & ~expired  # σ ≤ 0, or σ√T underflowed to 0
         if expired.any() or flat.any():
             # Expiry: intrinsic value, digital delta, no other sensitivity.
             itm_expiry = sgn * (S - K) > 0.0
