@@ -206,21 +206,20 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
                                      warehouse: WarehouseResource) -> MaterializeResult:
     days = partition_days(context)
     engine = warehouse.engine()
-    with engine.connect() as conn:
-        values = read_days(conn, position_values, days)
-        betas = read_days(conn, position_factor_exposures, days)
-        ir = read_days(conn, position_interest_rate_betas, days)
     frames = []
-    for day in days:
-        held = values[values["date"] == day]
-        if held.empty:
-            continue
-        # Betas are stored per position, so the position id is the key joining them.
-        book = held[["position_id", "portfolio_id", "exposure"]].assign(
-            beta_symbol=held["position_id"])
-        day_betas = betas[betas["date"] == day].rename(columns={"position_id": "symbol"})
-        day_ir = ir[ir["date"] == day].rename(columns={"position_id": "symbol"})
-        frames.append(portfolio_factor_engine(book, day_betas, day_ir).assign(date=day))
+    with engine.connect() as conn:
+        for day in days:  # per day: a year of position betas can be tens of millions of rows
+            held = read_days(conn, position_values, day)
+            if held.empty:
+                continue
+            # Betas are stored per position, so the position id is the key joining them.
+            book = held[["position_id", "portfolio_id", "exposure"]].assign(
+                beta_symbol=held["position_id"])
+            day_betas = read_days(conn, position_factor_exposures, day).rename(
+                columns={"position_id": "symbol"})
+            day_ir = read_days(conn, position_interest_rate_betas, day).rename(
+                columns={"position_id": "symbol"})
+            frames.append(portfolio_factor_engine(book, day_betas, day_ir).assign(date=day))
     rows = _concat(frames)
     with engine.begin() as conn:
         written = replace_partition(conn, portfolio_factor_exposures, days, rows)
