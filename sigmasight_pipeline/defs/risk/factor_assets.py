@@ -9,6 +9,7 @@ portfolio_factor_exposures.
 """
 
 import datetime as dt
+from collections import Counter
 
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, asset
@@ -78,6 +79,27 @@ def _insufficient_issues(rows: pd.DataFrame, asset: str, what: str) -> pd.DataFr
     })
 
 
+def _write_day_by_day(engine, table, days: list[dt.date], rows_for_day, asset: str, what: str):
+    """Compute and write ``table`` one day at a time inside ONE transaction.
+
+    The range stays atomic (all days commit together or none), but memory holds a day of
+    rows, not a range: a year of factor betas for 10,000 positions is 15 million rows.
+    Returns (rows written, data-quality issues, the last day's rows, positions by quality).
+    """
+    written, issue_frames, last, quality = 0, [], pd.DataFrame(), Counter()
+    with engine.begin() as conn:
+        for day in days:
+            rows = rows_for_day(day)
+            written += replace_partition(conn, table, day, rows)
+            if len(rows):
+                issue_frames.append(_insufficient_issues(rows, asset, what))
+                quality.update(rows.drop_duplicates("position_id")["quality"])
+                last = rows
+        issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
+        write_issues(conn, asset, days, issues)
+    return written, issues, last, dict(quality)
+
+
 @asset(name="factor_returns", group_name=GROUP, kinds={"postgres", "pandas"},
        deps=[portfolio_exposures_asset],
        description="Daily returns of the six equity factors from ETF proxies: Market = SPY, "
@@ -133,27 +155,24 @@ def position_factor_exposures_asset(context: AssetExecutionContext, warehouse: W
         inputs, returns = _history(conn, days)
         valued = _valued_positions(conn, days, inputs.positions)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
-    frames = []
-    for day in days:
-        held = valued[valued["date"] == day]
-        if held.empty:
-            continue
+    by_day = {pd.Timestamp(d).date(): held for d, held in valued.groupby("date")}
+
+    def rows_for_day(day: dt.date) -> pd.DataFrame:
+        held = by_day.get(day)
+        if held is None or held.empty:
+            return pd.DataFrame()
         symbols = sorted(held["beta_symbol"].unique())
         betas = factor_exposures(returns.reindex(columns=symbols), factors, day)
-        frames.append(held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
-            betas, left_on="beta_symbol", right_on="symbol"))
-    rows = _concat(frames)
-    issues = _insufficient_issues(rows, "position_factor_exposures", "factor betas") \
-        if len(rows) else pd.DataFrame()
-    with engine.begin() as conn:
-        written = replace_partition(conn, position_factor_exposures, days, rows)
-        write_issues(conn, "position_factor_exposures", days, issues)
-    quality = (rows.drop_duplicates(["date", "position_id"])["quality"].value_counts().to_dict()
-               if len(rows) else {})
+        return held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
+            betas, left_on="beta_symbol", right_on="symbol")
+
+    written, issues, last, quality = _write_day_by_day(
+        engine, position_factor_exposures, days, rows_for_day, "position_factor_exposures",
+        "factor betas")
     return MaterializeResult(metadata={
-        "rows_written": written, "positions_by_quality": quality,
+        "rows_written": written, "position_days_by_quality": quality,
         "data_quality": issue_counts(issues),
-        "preview": _preview(rows, ["date", "beta_symbol", "factor", "beta", "std_err", "t_stat",
+        "preview": _preview(last, ["date", "beta_symbol", "factor", "beta", "std_err", "t_stat",
                                    "r_squared", "n_obs", "quality"]),
     })
 
@@ -174,24 +193,23 @@ def position_interest_rate_betas_asset(context: AssetExecutionContext,
         yields = read_yields(conn, "DGS10", start, days[-1])
     dgs10 = pd.Series(yields["value"].to_numpy(dtype=float), index=list(yields["date"]))
     prices = inputs.adj_close_wide()
-    frames = []
-    for day in days:
-        held = valued[valued["date"] == day]
-        if held.empty:
-            continue
+    by_day = {pd.Timestamp(d).date(): held for d, held in valued.groupby("date")}
+
+    def rows_for_day(day: dt.date) -> pd.DataFrame:
+        held = by_day.get(day)
+        if held is None or held.empty:
+            return pd.DataFrame()
         symbols = sorted(held["beta_symbol"].unique())
         betas = interest_rate_betas(prices.reindex(columns=symbols), dgs10, all_sessions(), day)
-        frames.append(held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
-            betas, left_on="beta_symbol", right_on="symbol"))
-    rows = _concat(frames)
-    issues = _insufficient_issues(rows, "position_interest_rate_betas", "the rate beta") \
-        if len(rows) else pd.DataFrame()
-    with engine.begin() as conn:
-        written = replace_partition(conn, position_interest_rate_betas, days, rows)
-        write_issues(conn, "position_interest_rate_betas", days, issues)
+        return held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
+            betas, left_on="beta_symbol", right_on="symbol")
+
+    written, issues, last, _ = _write_day_by_day(
+        engine, position_interest_rate_betas, days, rows_for_day,
+        "position_interest_rate_betas", "the rate beta")
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
-        "preview": _preview(rows, ["date", "beta_symbol", "ir_beta", "std_err", "r_squared",
+        "preview": _preview(last, ["date", "beta_symbol", "ir_beta", "std_err", "r_squared",
                                    "n_obs", "quality"]),
     })
 
