@@ -2,6 +2,7 @@
 (SPEC §5.8). One multi-asset writes both tables from one computation.
 """
 
+import pandas as pd
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 
 from ...engines.correlations import position_correlations as correlations_engine
@@ -10,7 +11,7 @@ from ...warehouse.engine_store import read_days
 from ...warehouse.tables import correlation_summaries, position_correlations, position_values
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, partition_days
-from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
+from .assets import GROUP, _preview, portfolio_exposures_asset, position_values_asset
 from .inputs import beta_symbols, load_range
 
 #: 90 trading days of log returns need 91 closes
@@ -41,31 +42,35 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
         values = read_days(conn, position_values, days)
     values = values.merge(beta_symbols(inputs.positions), on="position_id", how="left")
     prices = inputs.adj_close_wide()
-    pair_frames, summary_frames = [], []
     # split once (comparing every row's date per day cost O(days²) rows in a range run)
     by_day = dict(tuple(values.groupby("date", sort=False)[["portfolio_id", "beta_symbol",
                                                               "exposure"]]))
-    for day in days:
-        held = by_day.get(day)
-        if held is None or held.empty:
-            continue
-        pairs, summaries = correlations_engine(held, prices, day)
-        pair_frames.append(pairs.assign(date=day))
-        summary_frames.append(summaries.assign(date=day))
-    pairs, summaries = _concat(pair_frames), _concat(summary_frames)
+    n_pairs = n_summaries = 0
+    pairs = summaries = pd.DataFrame()
+    # One transaction for the range, written a day at a time: a year of pairs for 200
+    # portfolios is tens of millions of rows, a day's is a quarter of a million at most.
     with engine.begin() as conn:
-        n_pairs = replace_partition(conn, position_correlations, days, pairs)
-        n_summaries = replace_partition(conn, correlation_summaries, days, summaries)
+        for day in days:
+            held = by_day.get(day)
+            if held is None or held.empty:
+                day_pairs = day_summaries = pd.DataFrame()
+            else:
+                day_pairs, day_summaries = correlations_engine(held, prices, day)
+                day_pairs, day_summaries = day_pairs.assign(date=day), day_summaries.assign(
+                    date=day)
+                pairs, summaries = day_pairs, day_summaries  # the last day's, for the preview
+            n_pairs += replace_partition(conn, position_correlations, day, day_pairs)
+            n_summaries += replace_partition(conn, correlation_summaries, day, day_summaries)
     yield MaterializeResult(asset_key="position_correlations", metadata={
         "rows_written": n_pairs,
         "preview": _preview(pairs.reindex(pairs["correlation"].abs().sort_values(
-            ascending=False).index) if n_pairs else pairs,
+            ascending=False).index) if len(pairs) else pairs,
             ["date", "symbol_a", "symbol_b", "correlation", "n_obs"]),
     })
     yield MaterializeResult(asset_key="correlation_summaries", metadata={
         "rows_written": n_summaries,
         "preview": _preview(summaries.assign(clusters=summaries["clusters"].map(str))
-                            if n_summaries else summaries,
+                            if len(summaries) else summaries,
                             ["date", "portfolio_id", "n_positions", "avg_abs_correlation",
                              "effective_bets", "clusters"]),
     })
