@@ -79,6 +79,22 @@ def _insufficient_issues(rows: pd.DataFrame, asset: str, what: str) -> pd.DataFr
     })
 
 
+def _per_position(valued: pd.DataFrame, per_symbol):
+    """A day → rows function: that day's valued positions, each joined to the result of
+    ``per_symbol(symbols, day)`` (one row per beta symbol, or per symbol and factor)."""
+    by_day = {pd.Timestamp(d).date(): held for d, held in valued.groupby("date")}
+
+    def rows_for_day(day: dt.date) -> pd.DataFrame:
+        held = by_day.get(day)
+        if held is None or held.empty:
+            return pd.DataFrame()
+        result = per_symbol(sorted(held["beta_symbol"].unique()), day)
+        return held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
+            result, left_on="beta_symbol", right_on="symbol")
+
+    return rows_for_day
+
+
 def _write_day_by_day(engine, table, days: list[dt.date], rows_for_day, asset: str, what: str):
     """Compute and write ``table`` one day at a time inside ONE transaction.
 
@@ -155,17 +171,8 @@ def position_factor_exposures_asset(context: AssetExecutionContext, warehouse: W
         inputs, returns = _history(conn, days)
         valued = _valued_positions(conn, days, inputs.positions)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
-    by_day = {pd.Timestamp(d).date(): held for d, held in valued.groupby("date")}
-
-    def rows_for_day(day: dt.date) -> pd.DataFrame:
-        held = by_day.get(day)
-        if held is None or held.empty:
-            return pd.DataFrame()
-        symbols = sorted(held["beta_symbol"].unique())
-        betas = factor_exposures(returns.reindex(columns=symbols), factors, day)
-        return held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
-            betas, left_on="beta_symbol", right_on="symbol")
-
+    rows_for_day = _per_position(valued, lambda symbols, day: factor_exposures(
+        returns.reindex(columns=symbols), factors, day))
     written, issues, last, quality = _write_day_by_day(
         engine, position_factor_exposures, days, rows_for_day, "position_factor_exposures",
         "factor betas")
@@ -193,17 +200,8 @@ def position_interest_rate_betas_asset(context: AssetExecutionContext,
         yields = read_yields(conn, "DGS10", start, days[-1])
     dgs10 = pd.Series(yields["value"].to_numpy(dtype=float), index=list(yields["date"]))
     prices = inputs.adj_close_wide()
-    by_day = {pd.Timestamp(d).date(): held for d, held in valued.groupby("date")}
-
-    def rows_for_day(day: dt.date) -> pd.DataFrame:
-        held = by_day.get(day)
-        if held is None or held.empty:
-            return pd.DataFrame()
-        symbols = sorted(held["beta_symbol"].unique())
-        betas = interest_rate_betas(prices.reindex(columns=symbols), dgs10, all_sessions(), day)
-        return held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
-            betas, left_on="beta_symbol", right_on="symbol")
-
+    rows_for_day = _per_position(valued, lambda symbols, day: interest_rate_betas(
+        prices.reindex(columns=symbols), dgs10, all_sessions(), day))
     written, issues, last, _ = _write_day_by_day(
         engine, position_interest_rate_betas, days, rows_for_day,
         "position_interest_rate_betas", "the rate beta")
