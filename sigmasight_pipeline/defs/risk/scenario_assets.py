@@ -97,6 +97,18 @@ class ScenarioInputs:
                 .reindex(index=EQUITY_FACTORS, columns=EQUITY_FACTORS).astype(float))
 
 
+def _revalue_days(engine, days: list[dt.date], revalue) -> pd.DataFrame:
+    """``revalue(inputs, day, book)`` for every day with valued positions, stacked."""
+    frames = []
+    with engine.connect() as conn:
+        inputs = ScenarioInputs(conn)
+        for day in days:
+            book = inputs.read_day(conn, day).book(day)
+            if not book.empty:
+                frames.append(revalue(inputs, day, book).assign(date=day))
+    return _concat(frames)
+
+
 @asset(name="market_risk_scenarios", group_name=GROUP, kinds={"postgres", "numpy"},
        deps=[position_factor_exposures_asset, position_interest_rate_betas_asset,
              portfolio_factor_exposures_asset],
@@ -107,16 +119,8 @@ def market_risk_scenarios_asset(context: AssetExecutionContext, warehouse: Wareh
                                 ) -> MaterializeResult:
     days = partition_days(context)
     engine = warehouse.engine()
-    frames = []
-    with engine.connect() as conn:
-        inputs = ScenarioInputs(conn)
-        for day in days:
-            book = inputs.read_day(conn, day).book(day)
-            if book.empty:
-                continue
-            frames.append(market_risk(book, inputs.factor_betas(day, book),
-                                      inputs.rate_betas(day, book)).assign(date=day))
-    rows = _concat(frames)
+    rows = _revalue_days(engine, days, lambda inputs, day, book: market_risk(
+        book, inputs.factor_betas(day, book), inputs.rate_betas(day, book)))
     with engine.begin() as conn:
         written = replace_partition(conn, market_risk_scenarios, days, rows)
     return MaterializeResult(metadata={
@@ -147,17 +151,9 @@ def stress_test_results_asset(context: AssetExecutionContext, warehouse: Warehou
     days = partition_days(context)
     scenarios = scenario_library()  # read on every run: a scenario added to the file shows up here
     engine = warehouse.engine()
-    frames = []
-    with engine.connect() as conn:
-        inputs = ScenarioInputs(conn)
-        for day in days:
-            book = inputs.read_day(conn, day).book(day)
-            if book.empty:
-                continue
-            frames.append(stress_tests(book, inputs.factor_betas(day, book),
-                                       inputs.rate_betas(day, book),
-                                       inputs.factor_covariance(day), scenarios).assign(date=day))
-    rows = _concat(frames)
+    rows = _revalue_days(engine, days, lambda inputs, day, book: stress_tests(
+        book, inputs.factor_betas(day, book), inputs.rate_betas(day, book),
+        inputs.factor_covariance(day), scenarios))
     with engine.begin() as conn:
         written = replace_partition(conn, stress_test_results, days, rows)
     worst = rows.sort_values("correlated_pct").head(10) if written else rows
