@@ -136,3 +136,42 @@ def test_risk_covariance_and_var_rows(demo_day):
     assert np.allclose(sums.fsum, sums.sigma, rtol=1e-9, atol=0)
     assert np.allclose(sums.psum, sums.sigma, rtol=1e-9, atol=0)
     assert np.allclose(sums.essum, sums.es_hist, rtol=1e-9, atol=0)
+
+
+def test_hedge_fund_report_shows_the_risk_section(demo_day, cli_env):
+    import csv
+    import io
+    import json
+
+    import jsonschema
+
+    from sigmasight_pipeline.reports.json_report import report_schema
+
+    folder = cli_env / "reports" / D.isoformat()
+    slug = "demo-hedge-fund-style-investor-portfolio"
+    doc = json.loads((folder / f"{slug}.json").read_text())
+    jsonschema.Draft202012Validator(report_schema()).validate(doc)
+    assert doc["schema_version"] == "1.1.0"
+    risk = doc["risk"]
+    assert risk["available"] and len(risk["var"]) == 12
+    stored = _sql(demo_day, """
+        SELECT v.var FROM sigmasight.portfolio_var v
+          JOIN sigmasight.portfolios p ON p.id = v.portfolio_id
+         WHERE v.date = :d AND p.name = 'Demo Hedge Fund Style Investor Portfolio'
+           AND v.method = 'historical' AND v.confidence = 0.99 AND v.horizon_days = 1""",
+                  d=D)["var"].iloc[0]
+    hist99 = next(r for r in risk["var"] if r["method"] == "historical"
+                  and r["confidence"] == 0.99 and r["horizon_days"] == 1)
+    assert hist99["var"] == round(stored, 2) and hist99["n_scenarios"] == 250
+    assert [f["factor"] for f in risk["factor_contributions"]] == [*RISK, "Specific"]
+    assert len(risk["top_positions"]) == 10
+    md = (folder / f"{slug}.md").read_text()
+    assert "## Risk: Value-at-Risk, Expected Shortfall and risk contributions" in md
+    assert md.index("## Risk:") < md.index("## Market risk scenarios")
+    assert "delta-normal" in md and "full revaluation" in md and "√10" in md
+    rows = list(csv.DictReader(io.StringIO((folder / f"{slug}.csv").read_text())))
+    assert {"Component_Vol", "Pct_Of_Risk", "Component_ES_Hist"} <= set(rows[0])
+    total = sum(float(r["Component_Vol"]) for r in rows if r["Component_Vol"])
+    sigma = next(r["volatility"] for r in risk["var"] if r["method"] == "parametric"
+                 and r["horizon_days"] == 1)
+    assert abs(total - sigma) <= 0.01 * len(rows)  # cells are rounded to cents

@@ -353,3 +353,25 @@ def test_missing_estimates_say_what_the_pipeline_does_instead():
     assert rate.symbol == "NEWCO" and rate.position_id == "x" and rate.portfolio_id == "P"
     beta = _insufficient_issues(held, rows, "factor betas", _BETA_INSTEAD).iloc[0]
     assert "beta_defaulted" in beta.message and "12 usable daily returns" in beta.message
+
+
+def test_a_portfolio_with_no_priced_positions_gets_a_reason_not_var_rows():
+    from sigmasight_pipeline.defs.risk.var_assets import _proxy_issues, _unpriced_issues
+
+    day = pd.Timestamp("2025-06-02").date()
+    held = pd.DataFrame({"portfolio_id": ["A", "A", "B"], "portfolio": ["Alpha", "Alpha", "Beta"],
+                         "position_id": ["1", "2", "3"]})
+    issues = _unpriced_issues(held, {"B"}, day)
+    assert len(issues) == 1 and issues[0]["portfolio_id"] == "A"
+    assert issues[0]["code"] == "missing_price" and "none of its 2 held positions" in \
+        issues[0]["message"] and "no VaR" in issues[0]["message"]
+    # the engines never see it: rows exist only for the priced portfolio
+    book = _option_book()
+    book = book[book.portfolio_id == "P1"]
+    expo = exposures(book, None, None, pd.Series({"XYZ": 0.02}))
+    assert set(parametric_var(expo, _cov())["portfolio_id"]) == {"P1"}
+    own, _ = _scenarios()
+    proxied = _proxy_issues(_option_book(), own, day)
+    assert [(r["portfolio_id"], r["symbol"], r["code"]) for r in proxied] == [
+        ("P2", "NEW", "hist_proxy")]
+    assert "30 of 80" in proxied[0]["message"]

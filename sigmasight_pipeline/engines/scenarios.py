@@ -333,8 +333,10 @@ def position_pnl_matrix(
     if not overrides.empty:
         # numeric on the few override columns first, then gathered per position (reindexing
         # on the n position keys made n columns: 25 s at 100,000 positions)
-        given = overrides.reindex(index=ids).apply(pd.to_numeric, errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan)  # (s, m)
+        given = overrides.reindex(index=ids)
+        if not all(pd.api.types.is_float_dtype(t) for t in given.dtypes):
+            given = given.apply(pd.to_numeric, errors="coerce")  # per column: slow when wide
+        given = given.to_numpy(dtype=float, na_value=np.nan)  # (s, m)
         column = overrides.columns.get_indexer(keys)  # (n,), -1 = no override column
         hit = column >= 0
         override[hit] = given[:, column[hit]].T

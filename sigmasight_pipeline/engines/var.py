@@ -129,9 +129,11 @@ def exposures(book: pd.DataFrame, betas: pd.DataFrame, ir_betas: pd.Series | Non
     spec_defaulted = ~np.isfinite(s_pos)
     s_pos = np.where(spec_defaulted, median, s_pos)
 
-    keys = pd.MultiIndex.from_arrays([pcode, book["beta_symbol"].astype(object).fillna("")])
-    group, group_keys = pd.factorize(keys, sort=False)
-    n_groups = len(group_keys)
+    scode, symbols = pd.factorize(book["beta_symbol"].astype(object).fillna(""), sort=False)
+    _, first, group = np.unique(pcode.astype(np.int64) * max(len(symbols), 1) + scode,
+                                return_index=True, return_inverse=True)
+    group = group.ravel()
+    n_groups = len(first)
     group_exposure = np.bincount(group, weights=e, minlength=n_groups)
     group_specific = np.full(n_groups, np.nan)
     group_specific[group] = s_pos

@@ -15,6 +15,7 @@ import io
 from typing import Any
 
 from .document import FACTOR_ORDER
+from .risk_section import RISK_CSV_COLUMNS, risk_csv_values
 
 ORIGINAL_COLUMNS = [
     "Symbol", "Position_Type", "Quantity", "Entry_Price", "Current_Price", "Market_Value",
@@ -34,6 +35,7 @@ EXTRA_COLUMNS = [
 ]
 
 COLUMNS = [*ORIGINAL_COLUMNS, *EXTRA_COLUMNS]
+COLUMNS += RISK_CSV_COLUMNS  # Component_Vol (US$), Pct_Of_Risk (decimal), Component_ES_Hist
 
 
 def _f(x: Any, dp: int) -> str:
@@ -66,6 +68,7 @@ def _row(doc: dict, p: dict) -> list[str]:
         p["vol_source"] or "",
         *(_f(betas.get(f), 6) for f in FACTOR_ORDER if f != "Rate"),
         _f(p["ir_beta"], 6), p["factor_quality"] or "", ";".join(p["flags"]),
+        *risk_csv_values(p),
     ]
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from .files import portfolio_slug
 from .inputs import ReportInputs
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1: the Risk section (SPEC §6 second release)
 REPORT_TYPE = "sigmasight.portfolio_report"
 MONEY_DP = 2
 OTHER_DP = 6
@@ -483,7 +483,7 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
     summary = _summary(snapshot, expos[0] if expos else None, day)
     gross = summary["gross_exposure"]
     positions = _positions(inputs, portfolio_id, gross)
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "report_type": REPORT_TYPE,
         "date": day.isoformat(),
@@ -512,3 +512,16 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "correlations": _correlations(inputs, portfolio_id),
         "history": _history(inputs, portfolio_id),
     }
+    _add_risk(doc, inputs, portfolio_id)
+    return doc
+
+
+def _add_risk(doc: dict, inputs: ReportInputs, portfolio_id: str) -> None:
+    """Schema 1.1: the Risk section, and each position's risk contributions."""
+    from .risk_section import position_risk_fields, risk_section
+
+    doc["risk"] = risk_section(inputs, portfolio_id)
+    fields = position_risk_fields(inputs, portfolio_id)
+    empty = {"component_vol": None, "pct_of_risk": None, "component_es_hist": None}
+    for p in doc["positions"]:
+        p.update(fields.get(p["position_id"], empty))

@@ -22,6 +22,10 @@ OPTIONAL_TABLES = (
     "stress_test_results",
     "position_correlations",
     "correlation_summaries",
+    # portfolio risk I (SPEC §7.3-7.5)
+    "portfolio_var",
+    "factor_risk_contributions",
+    "position_risk_contributions",
 )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .document import HISTORY_TABLE_DAYS
+from .risk_section import render_risk_markdown
 
 TOP_POSITIONS = 15
 NA = "n/a"
@@ -296,4 +297,7 @@ def render_markdown(doc: dict) -> str:
     sections = [_header(doc), _summary(doc), _positions(doc), _tags(doc), _greeks(doc),
                 _factors(doc), _market_risk(doc), _stress(doc), _correlations(doc),
                 _issues(doc), _history(doc)]
+    # schema 1.1: the Risk section, before the scenario tables
+    at = next(i for i, s in enumerate(sections) if s[0].startswith("## Market risk"))
+    sections.insert(at, render_risk_markdown(doc))
     return "\n\n".join("\n".join(s) for s in sections) + "\n"

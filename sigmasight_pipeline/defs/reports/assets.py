@@ -51,6 +51,9 @@ REPORT_INPUTS = [
     AssetKey("stress_test_results"),
     AssetKey("position_correlations"),
     AssetKey("correlation_summaries"),
+    AssetKey("portfolio_var"),
+    AssetKey("factor_risk_contributions"),
+    AssetKey("position_risk_contributions"),
 ]
 
 #: asset name → the file formats it owns
