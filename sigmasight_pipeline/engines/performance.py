@@ -25,6 +25,8 @@ statistic NULL and flag ``insufficient_history``; n_obs is still the count avail
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -54,7 +56,8 @@ def compact_right(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nanstd(x: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanstd(x, axis=1, ddof=1) if x.shape[1] else np.full(len(x), np.nan)
 
 
@@ -91,7 +94,9 @@ def window_statistics(r: np.ndarray, rf: np.ndarray, spy: np.ndarray, source: np
     """Statistics of each row of a window (series, n); NaN entries are not observations."""
     obs = np.isfinite(r)
     n = obs.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # a row without observations gives NaN (NULL + insufficient_history), silently
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         log_growth = np.nansum(np.log1p(r), axis=1)
         ann_return = np.expm1(log_growth * TRADING_DAYS / n)
         vol = _nanstd(r) * np.sqrt(TRADING_DAYS)
