@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     stress_scenarios: Path | None = Field(
         default=None, validation_alias=AliasChoices("SIGMASIGHT_STRESS_SCENARIOS")
     )
+    #: historical-simulation VaR: scenarios (trading days up to the partition day), SPEC §7.4
+    var_scenarios: int = Field(
+        default=250, ge=1, le=2520, validation_alias=AliasChoices("SIGMASIGHT_VAR_SCENARIOS")
+    )
     #: seed of the simulated market
     simulation_seed: int = Field(
         default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED")

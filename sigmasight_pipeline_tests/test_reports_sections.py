@@ -43,15 +43,16 @@ def _insert_synthetic(engine) -> None:
             {"date": D, "portfolio_id": pid, "factor": "Rate", "beta": None,
              "dollar_exposure": -12345.67, "coverage": 0.9},
         ]),
-        t.position_factor_exposures: pd.DataFrame([
-            {"date": D, "position_id": pos["AAPL"], "factor": "Market", "beta": 1.234567,
+        # per symbol since SPEC §7.1; the report joins them to the positions held
+        t.security_factor_exposures: pd.DataFrame([
+            {"date": D, "symbol": "AAPL", "factor": "Market", "beta": 1.234567,
              "std_err": 0.1, "t_stat": 12.3, "r_squared": 0.6, "n_obs": 150, "quality": "ok"},
-            {"date": D, "position_id": pos["NFLX"], "factor": "Market", "beta": None,
+            {"date": D, "symbol": "NFLX", "factor": "Market", "beta": None,
              "std_err": None, "t_stat": None, "r_squared": None, "n_obs": 12,
              "quality": "insufficient_history"},
         ]),
-        t.position_interest_rate_betas: pd.DataFrame([
-            {"date": D, "position_id": pos["AAPL"], "ir_beta": -0.0123, "std_err": 0.004,
+        t.security_rate_betas: pd.DataFrame([
+            {"date": D, "symbol": "AAPL", "ir_beta": -0.0123, "std_err": 0.004,
              "r_squared": 0.05, "n_obs": 150, "quality": "ok"}]),
         t.factor_correlations: pd.DataFrame([
             {"date": D, "factor_a": a, "factor_b": b,
@@ -118,7 +119,8 @@ def test_sections_render_synthetic_engine_rows_and_explain_missing_ones(demo_boo
     # factor exposures with coverage, the Rate row in $ per +1 pp
     assert "| Market | 0.8123 | 30,915,000.00 | 95.00 |" in md
     assert "| Rate | n/a | -12,345.67 | 90.00 |" in md
-    assert "insufficient_history: 1, ok: 1" in md
+    # AAPL's betas reach both AAPL positions (the stock and the put on it), NFLX's the short
+    assert "insufficient_history: 1, ok: 2" in md
     fx = doc["factor_exposures"]
     assert fx["available"] and fx["coverage"] == 0.95
     assert [f["factor"] for f in fx["factors"]] == ["Market", "Value", "Rate"]

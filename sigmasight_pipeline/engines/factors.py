@@ -13,8 +13,9 @@ Pure numpy/pandas/scipy. Conventions used throughout:
 * A beta that cannot be estimated (fewer than ``min_obs`` usable returns, or a rank-deficient
   window such as a constant factor) is NaN with quality ``insufficient_history`` — never 0.
 * Regressions are batched: symbols whose window is complete share one design matrix and one
-  solve; symbols with gaps are solved together from per-symbol normal equations built with
-  ``np.einsum`` (centred and column-equilibrated, so they match statsmodels OLS to ~1e-12).
+  QR solve; symbols with gaps are solved in blocks, each from a QR of its own (centred) rows
+  (a stacked ``np.linalg.qr``), never from inverted normal equations, so both match
+  statsmodels OLS to ~1e-12 even at condition number 1e9.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "MIN_OBS",
     "PORTFOLIO_FACTOR_COLUMNS",
     "RATE_FACTOR",
+    "SPECIFIC_RISK_COLUMNS",
     "CORRELATION_COLUMNS",
     "WINDOW",
     "InsufficientHistoryError",
@@ -44,6 +46,7 @@ __all__ = [
     "ewma_covariance",
     "factor_correlation_rows",
     "factor_exposures",
+    "factor_model",
     "factor_returns",
     "interest_rate_betas",
     "portfolio_factor_exposures",
@@ -73,6 +76,7 @@ EWMA_WINDOW = 252
 FACTOR_EXPOSURE_COLUMNS = [
     "symbol", "factor", "beta", "std_err", "t_stat", "r_squared", "n_obs", "quality",
 ]
+SPECIFIC_RISK_COLUMNS = ["symbol", "specific_vol", "n_obs", "quality"]
 IR_BETA_COLUMNS = ["symbol", "ir_beta", "std_err", "r_squared", "n_obs", "quality"]
 CORRELATION_COLUMNS = ["factor_a", "factor_b", "correlation", "covariance", "n_obs"]
 PORTFOLIO_FACTOR_COLUMNS = ["portfolio_id", "factor", "beta", "dollar_exposure", "coverage"]
@@ -242,7 +246,7 @@ def _masked_ols(
     enough = n_obs >= max(min_obs, k + 2)
     if T == 0 or not enough.any():
         return {"beta": beta, "std_err": np.full((m, k), np.nan), "r_squared": np.full(m, np.nan),
-                "n_obs": n_obs, "estimated": estimated}
+                "n_obs": n_obs, "estimated": estimated, "ssr": ssr}
 
     rows = valid.any(axis=1)  # rows some column uses; x is finite there
     x0 = np.where(rows[:, None], x, 0.0)
@@ -276,18 +280,26 @@ def _masked_ols(
         w = valid[:, cols].T.astype(np.float64)  # (g, T)
         n = n_obs[cols].astype(np.float64)  # (g,)
         x_mean = np.einsum("gt,tk->gk", w, x0) / n[:, None]  # (g, k)
-        xc = (x0[None, :, :] - x_mean[:, None, :]) * w[:, :, None]  # (g, T, k)
+        xc = (x0[None, :, :] - x_mean[:, None, :]) * w[:, :, None]  # (g, T, k), 0 off-rows
         yg = y0[:, cols].T  # (g, T), zero where invalid
         yc = (yg - (yg.sum(axis=1) / n)[:, None]) * w  # (g, T)
+        # rank test only (a constant or collinear window); the solve is a QR of each
+        # symbol's own rows: the normal equations square the condition number (1e-7 against
+        # statsmodels at cond 1e9, where QR stays at ~1e-12)
         gram = np.einsum("gtk,gtl->gkl", xc, xc)  # (g, k, k)
-        xty = np.einsum("gtk,gt->gk", xc, yc)  # (g, k)
         raw_ss = np.einsum("gt,tk->gk", w, x0**2)  # (g, k)
-        inv_corr, scale, full_rank = _equilibrated_inverse(gram, raw_ss)
-        b = np.einsum("gkl,gl->gk", inv_corr, xty / scale) / scale  # (g, k)
+        _, _, full_rank = _equilibrated_inverse(gram, raw_ss)
+        q, r = np.linalg.qr(xc)  # (g, T, k), (g, k, k): zero rows add nothing to R
+        r = np.where(np.abs(np.diagonal(r, axis1=1, axis2=2)).min(axis=1)[:, None, None] > 0,
+                     r, np.eye(k))
+        r = np.where(full_rank[:, None, None], r, np.eye(k))  # placeholder, discarded below
+        qty = np.einsum("gtk,gt->gk", q, yc)  # (g, k)
+        b = _upper_solve(r, qty[:, :, None])[:, :, 0]  # (g, k)
+        r_inv = _upper_solve(r, np.broadcast_to(np.eye(k), r.shape))  # (g, k, k)
         resid = yc - np.einsum("gtk,gk->gt", xc, b)
         ok_cols = cols[full_rank]
         beta[ok_cols] = b[full_rank]
-        inv_diag[ok_cols] = (np.diagonal(inv_corr, axis1=1, axis2=2) / scale**2)[full_rank]
+        inv_diag[ok_cols] = (r_inv**2).sum(axis=2)[full_rank]  # diag((XᵀX)⁻¹) = ‖row of R⁻¹‖²
         ssr[ok_cols] = (resid**2).sum(axis=1)[full_rank]
         tss[ok_cols] = (yc**2).sum(axis=1)[full_rank]
         estimated[ok_cols] = True
@@ -297,7 +309,18 @@ def _masked_ols(
         std_err = np.sqrt(ssr / df_resid)[:, None] * np.sqrt(inv_diag)
         r_squared = 1.0 - ssr / tss
     return {"beta": beta, "std_err": std_err, "r_squared": r_squared, "n_obs": n_obs,
-            "estimated": estimated}
+            "estimated": estimated, "ssr": ssr}
+
+
+def _upper_solve(r: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Back substitution R·z = rhs for a stack of upper-triangular R (g, k, k), rhs (g, k, m);
+    vectorized over the stack, a loop over the k (≤ 7) rows."""
+    k = r.shape[-1]
+    z = np.zeros(np.broadcast_shapes(rhs.shape, (r.shape[0], k, rhs.shape[-1])))
+    for i in range(k - 1, -1, -1):
+        acc = rhs[:, i, :] - np.einsum("gj,gjm->gm", r[:, i, i + 1 :], z[:, i + 1 :, :])
+        z[:, i, :] = acc / r[:, i, i][:, None]
+    return z
 
 
 def _window_days(days: np.ndarray, day, window: int) -> np.ndarray:
@@ -314,7 +337,20 @@ def factor_exposures(
     min_obs: int = MIN_OBS,
     cap: float = BETA_CAP,
 ) -> pd.DataFrame:
-    """Joint multi-factor OLS betas of every symbol on ``day`` (SPEC §5.3).
+    """The betas of :func:`factor_model` alone (its first frame)."""
+    return factor_model(asset_returns, factor_returns, day, window, min_obs, cap)[0]
+
+
+def factor_model(
+    asset_returns: pd.DataFrame,
+    factor_returns: pd.DataFrame,
+    day,
+    window: int = WINDOW,
+    min_obs: int = MIN_OBS,
+    cap: float = BETA_CAP,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Joint multi-factor OLS betas and specific risk of every symbol on ``day`` (SPEC §5.3,
+    §7.1), from one regression.
 
     Parameters
     ----------
@@ -345,6 +381,11 @@ def factor_exposures(
     * ``capped`` — ``|beta| > cap``: beta stored as ``±cap``; std_err and t_stat stay those of
       the unclipped estimate (only this factor's row is capped);
     * ``ok`` — otherwise.
+
+    Second frame, one row per symbol, columns :data:`SPECIFIC_RISK_COLUMNS`: ``specific_vol``
+    = the residual standard deviation √(RSS / (n − k − 1)) of the same (unclipped) fit, daily
+    decimal return (n − 7 with the six factors and the intercept); NaN with quality
+    ``insufficient_history`` exactly when the betas are.
     """
     factors = factor_returns.columns.to_numpy(dtype=object)
     symbols = asset_returns.columns.to_numpy(dtype=object)
@@ -367,6 +408,17 @@ def factor_exposures(
         np.where(over_cap, QUALITY_CAPPED, QUALITY_OK),
         QUALITY_INSUFFICIENT,
     )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        specific = np.sqrt(fit["ssr"] / np.where(estimated, fit["n_obs"] - k - 1, 1))
+    specific_rows = pd.DataFrame(
+        {
+            "symbol": symbols,
+            "specific_vol": np.where(estimated, specific, np.nan),
+            "n_obs": fit["n_obs"].astype(np.int64),
+            "quality": np.where(estimated, QUALITY_OK, QUALITY_INSUFFICIENT).astype(object),
+        },
+        columns=SPECIFIC_RISK_COLUMNS,
+    )
     return pd.DataFrame(
         {
             "symbol": np.repeat(symbols, k),
@@ -379,7 +431,7 @@ def factor_exposures(
             "quality": quality.astype(object).ravel(),
         },
         columns=FACTOR_EXPOSURE_COLUMNS,
-    )
+    ), specific_rows
 
 
 def interest_rate_betas(

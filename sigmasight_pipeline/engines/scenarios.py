@@ -51,6 +51,7 @@ __all__ = [
     "MOVE_FLOOR",
     "MOVE_FLOORED",
     "NO_FACTOR_COVARIANCE",
+    "PnlMatrix",
     "PORTFOLIO_COLUMNS",
     "POSITION_COLUMNS",
     "Scenario",
@@ -60,6 +61,7 @@ __all__ = [
     "pct_of_gross",
     "position_betas",
     "position_ir_betas",
+    "position_pnl_matrix",
     "scenario_pnl",
 ]
 
@@ -266,37 +268,35 @@ def _empty_result() -> ScenarioResult:
     return ScenarioResult(positions=positions, portfolios=portfolios)
 
 
-def scenario_pnl(
+@dataclass(frozen=True)
+class PnlMatrix:
+    """Output of :func:`position_pnl_matrix`: the revalued (position × scenario) arrays.
+
+    book: the input book (index reset), row i of every array; ids: scenario ids (columns);
+    move, pnl, option_pnl: (n, s) float arrays (decimal move, $); exposure: (n,) $;
+    masks: flag code → (n, s) bool array.
+    """
+
+    book: pd.DataFrame
+    ids: list
+    move: np.ndarray
+    pnl: np.ndarray
+    option_pnl: np.ndarray
+    exposure: np.ndarray
+    masks: dict
+
+
+def position_pnl_matrix(
     book: pd.DataFrame,
     betas: pd.DataFrame,
     ir_betas: pd.Series,
     factor_moves: pd.DataFrame,
     rate_moves: pd.Series,
     overrides: pd.DataFrame | None = None,
-    with_positions: bool = True,
-) -> ScenarioResult:
-    """Revalue every position of ``book`` under every scenario (SPEC §5.6, module docstring).
-
-    Parameters
-    ----------
-    book : one row per held, valued position: position_id, portfolio_id, position_type
-        (LONG/SHORT/LC/LP/SC/SP), beta_symbol, quantity (signed), multiplier, exposure ($,
-        signed, delta-adjusted for options) and, for options, underlying_price (S, $),
-        strike ($), option_type ('call'/'put' or 'C'/'P', any case), implied_vol (decimal),
-        rate (continuous decimal), years_to_expiry (T, years; 0 = expiring today).
-    betas : index beta_symbol, columns EQUITY_FACTORS; NaN = no beta.
-    ir_betas : index beta_symbol, return per +1 pp of DGS10; NaN or absent = none.
-    factor_moves : index scenario id, columns ⊆ EQUITY_FACTORS (decimal returns; absent
-        columns and NaN are 0). A non-equity column raises ValueError.
-    rate_moves : index scenario id, decimal yield change Δy (0.0025 = +25 bp); NaN = 0.
-    overrides : index scenario id, columns symbols (matched to beta_symbol), decimal move
-        replacing the beta-implied move; NaN = no override.
-    with_positions : False skips the (position × scenario) rows (``positions`` is then
-        empty): callers that store only the portfolio sums save building n × s rows.
-
-    The scenarios are the union of the three indexes (factor_moves' order first); a
-    scenario missing from one of them has 0 factor moves / no rate move / no override.
-    Non-finite moves raise ValueError, as do option rows with unusable pricing inputs.
+) -> PnlMatrix | None:
+    """The revaluation of :func:`scenario_pnl` as arrays, before any frame is built (None when
+    the book or the scenario set is empty). Parameters and rules as :func:`scenario_pnl`;
+    historical simulation (engines/var.py) revalues its options with it.
     """
     _require(book, _BOOK_COLUMNS, "required")
     unknown = [c for c in factor_moves.columns if c not in EQUITY_FACTORS]
@@ -307,7 +307,7 @@ def scenario_pnl(
         raise ValueError("overrides has duplicate symbol columns")
     ids = _scenario_ids(factor_moves.index, rate_moves.index, overrides.index)
     if book.empty or not ids:
-        return _empty_result()
+        return None
 
     x = (
         factor_moves.reindex(index=ids, columns=EQUITY_FACTORS)
@@ -369,6 +369,48 @@ def scenario_pnl(
         MOVE_FLOORED: floored,
         IR_BETA_MISSING: ~has_ir[:, None] & (dy != 0.0)[None, :],
     }
+    return PnlMatrix(book=book, ids=ids, move=move, pnl=pnl, option_pnl=option_pnl,
+                     exposure=exposure, masks=masks)
+
+
+def scenario_pnl(
+    book: pd.DataFrame,
+    betas: pd.DataFrame,
+    ir_betas: pd.Series,
+    factor_moves: pd.DataFrame,
+    rate_moves: pd.Series,
+    overrides: pd.DataFrame | None = None,
+    with_positions: bool = True,
+) -> ScenarioResult:
+    """Revalue every position of ``book`` under every scenario (SPEC §5.6, module docstring).
+
+    Parameters
+    ----------
+    book : one row per held, valued position: position_id, portfolio_id, position_type
+        (LONG/SHORT/LC/LP/SC/SP), beta_symbol, quantity (signed), multiplier, exposure ($,
+        signed, delta-adjusted for options) and, for options, underlying_price (S, $),
+        strike ($), option_type ('call'/'put' or 'C'/'P', any case), implied_vol (decimal),
+        rate (continuous decimal), years_to_expiry (T, years; 0 = expiring today).
+    betas : index beta_symbol, columns EQUITY_FACTORS; NaN = no beta.
+    ir_betas : index beta_symbol, return per +1 pp of DGS10; NaN or absent = none.
+    factor_moves : index scenario id, columns ⊆ EQUITY_FACTORS (decimal returns; absent
+        columns and NaN are 0). A non-equity column raises ValueError.
+    rate_moves : index scenario id, decimal yield change Δy (0.0025 = +25 bp); NaN = 0.
+    overrides : index scenario id, columns symbols (matched to beta_symbol), decimal move
+        replacing the beta-implied move; NaN = no override.
+    with_positions : False skips the (position × scenario) rows (``positions`` is then
+        empty): callers that store only the portfolio sums save building n × s rows.
+
+    The scenarios are the union of the three indexes (factor_moves' order first); a
+    scenario missing from one of them has 0 factor moves / no rate move / no override.
+    Non-finite moves raise ValueError, as do option rows with unusable pricing inputs.
+    """
+    result = position_pnl_matrix(book, betas, ir_betas, factor_moves, rate_moves, overrides)
+    if result is None:
+        return _empty_result()
+    book, ids, masks = result.book, result.ids, result.masks
+    move, pnl, option_pnl, exposure = result.move, result.pnl, result.option_pnl, result.exposure
+    n, s = len(book), len(ids)
     positions = _empty_result().positions if not with_positions else pd.DataFrame(
         {
             "position_id": np.repeat(book["position_id"].to_numpy(), s),

@@ -11,6 +11,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
 from ..calendar import sessions_back
+from ..engines.activity import is_option
 from ..reports.inputs import OPTIONAL_TABLES, ReportInputs
 from . import tables as t
 from .engine_store import read_days
@@ -44,16 +45,41 @@ def read_securities(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(conn.execute(q).mappings().all(), columns=cols)
 
 
+#: per-position views (SPEC §7.1) → the security table they join, read and joined here
+_SECURITY_VIEWS = {
+    "position_factor_exposures": t.security_factor_exposures,
+    "position_interest_rate_betas": t.security_rate_betas,
+}
+
+
+def _position_rows(view: Table, security: pd.DataFrame, values: pd.DataFrame,
+                   positions: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-position view, joined in memory: each valued position to the
+    security rows of its beta symbol (an option's underlying, a stock itself)."""
+    option = is_option(positions["position_type"])
+    symbols = pd.DataFrame({"position_id": positions["position_id"].astype(str),
+                            "symbol": positions["underlying_symbol"].where(
+                                option, positions["symbol"])})
+    held = values[["date", "position_id"]].merge(symbols, on="position_id")
+    rows = held.merge(security.drop(columns="date"), on="symbol")
+    return rows.reindex(columns=[c.name for c in view.columns])
+
+
 def read_report_inputs(conn: Connection, day: dt.date,
                        history_days: int = HISTORY_DAYS) -> ReportInputs:
     """Everything the reports of ``day`` show, for every portfolio."""
-    frames = {name: read_days(conn, getattr(t, name), day) for name in _DAY_TABLES}
+    frames = {name: read_days(conn, getattr(t, name), day) for name in _DAY_TABLES
+              if name not in _SECURITY_VIEWS}
+    positions = read_positions(conn)
+    for name, security in _SECURITY_VIEWS.items():
+        frames[name] = _position_rows(getattr(t, name), read_days(conn, security, day),
+                                      frames["position_values"], positions)
     window = sessions_back(day, history_days) or [day]
     return ReportInputs(
         day=day,
         portfolios=read_portfolios(conn).assign(
             portfolio_id=lambda f: f["portfolio_id"].astype(str)),
-        positions=read_positions(conn),
+        positions=positions,
         tags=read_tags(conn),
         securities=read_securities(conn),
         tables=frames,

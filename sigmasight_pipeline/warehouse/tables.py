@@ -35,6 +35,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 SCHEMA = "sigmasight"
 metadata = MetaData(schema=SCHEMA)
+#: read-only views (SPEC §7.1): described for reading with the same tools as the tables, but
+#: not tables — never written, truncated or created from here (migration 0003 creates them)
+views = MetaData(schema=SCHEMA)
 
 
 def _flags() -> Column:
@@ -246,9 +249,9 @@ position_greeks = Table(
     PrimaryKeyConstraint("date", "position_id"),
 )
 
-position_factor_exposures = Table(
+position_factor_exposures = Table(  # a VIEW since migration 0003 (see ``views``)
     "position_factor_exposures",
-    metadata,
+    views,
     Column("date", Date, nullable=False),
     Column("position_id", UUID(as_uuid=True), nullable=False),
     Column("factor", Text, nullable=False),
@@ -294,9 +297,9 @@ factor_correlations = Table(
     PrimaryKeyConstraint("date", "factor_a", "factor_b"),
 )
 
-position_interest_rate_betas = Table(
+position_interest_rate_betas = Table(  # a VIEW since migration 0003 (see ``views``)
     "position_interest_rate_betas",
-    metadata,
+    views,
     Column("date", Date, nullable=False),
     Column("position_id", UUID(as_uuid=True), nullable=False),
     Column("ir_beta", Float),  # return per +1 percentage point of DGS10
@@ -414,6 +417,107 @@ data_quality_issues = Table(
     Column("message", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_data_quality_issues_date_asset", "date", "asset"),
+)
+
+
+# --- portfolio risk, second release (SPEC §7.1-7.5) ------------------------------------------
+# Betas, rate betas and specific risk are properties of a symbol: stored once per symbol and
+# day; position_factor_exposures / position_interest_rate_betas are views joining them to the
+# positions valued that day (migration 0003).
+
+security_factor_exposures = Table(
+    "security_factor_exposures",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("factor", Text, nullable=False),
+    Column("beta", Float),  # NULL when history is insufficient, never 0
+    Column("std_err", Float),
+    Column("t_stat", Float),
+    Column("r_squared", Float),
+    Column("n_obs", Integer, nullable=False),
+    Column("quality", Text, nullable=False),  # ok capped insufficient_history
+    PrimaryKeyConstraint("date", "symbol", "factor"),
+)
+
+security_rate_betas = Table(
+    "security_rate_betas",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("ir_beta", Float),  # return per +1 percentage point of DGS10
+    Column("std_err", Float),
+    Column("r_squared", Float),
+    Column("n_obs", Integer, nullable=False),
+    Column("quality", Text, nullable=False),
+    PrimaryKeyConstraint("date", "symbol"),
+)
+
+security_specific_risk = Table(
+    "security_specific_risk",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("specific_vol", Float),  # daily residual sd √(RSS/(n−7)); NULL when insufficient
+    Column("n_obs", Integer, nullable=False),
+    Column("quality", Text, nullable=False),  # ok insufficient_history
+    PrimaryKeyConstraint("date", "symbol"),
+)
+
+risk_factor_covariance = Table(
+    "risk_factor_covariance",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("factor_a", Text, nullable=False),  # six equity factors + Rate (ΔDGS10 in pp)
+    Column("factor_b", Text, nullable=False),
+    Column("covariance", Float, nullable=False),  # daily scale
+    Column("n_obs", Integer, nullable=False),
+    PrimaryKeyConstraint("date", "factor_a", "factor_b"),
+)
+
+portfolio_var = Table(
+    "portfolio_var",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("method", Text, nullable=False),  # parametric historical
+    Column("confidence", Float, nullable=False),  # 0.95 0.975 0.99
+    Column("horizon_days", Integer, nullable=False),  # 1 10
+    Column("var", Float),  # $, positive = loss; NULL with insufficient_history
+    Column("es", Float),
+    Column("var_pct_gross", Float),
+    Column("es_pct_gross", Float),
+    Column("volatility", Float),  # $ over the horizon
+    Column("n_scenarios", Integer),  # historical: scenarios used
+    _flags(),
+    PrimaryKeyConstraint("date", "portfolio_id", "method", "confidence", "horizon_days"),
+)
+
+factor_risk_contributions = Table(
+    "factor_risk_contributions",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("factor", Text, nullable=False),  # the seven factors and Specific
+    Column("exposure", Float),  # $ per unit factor move (Rate: per +1 pp); NULL for Specific
+    Column("contribution", Float, nullable=False),  # $ of daily σ_P
+    Column("pct_of_risk", Float),
+    PrimaryKeyConstraint("date", "portfolio_id", "factor"),
+)
+
+position_risk_contributions = Table(
+    "position_risk_contributions",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("position_id", UUID(as_uuid=True), nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("exposure", Float, nullable=False),
+    Column("marginal_vol", Float),  # $ of σ_P per $ of exposure
+    Column("component_vol", Float),  # $ of daily σ_P
+    Column("pct_of_risk", Float),
+    Column("component_es_hist", Float),  # $ of historical ES 97.5 % 1-day; NULL if none
+    PrimaryKeyConstraint("date", "portfolio_id", "position_id"),
 )
 
 # --- portfolio risk II: backtests, P&L attribution, performance, volatility (SPEC §7.6-7.8) --

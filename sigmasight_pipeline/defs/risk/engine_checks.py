@@ -17,7 +17,6 @@ from .checks import _days, _query, _result
 from .factor_assets import (
     factor_correlations_asset,
     portfolio_factor_exposures_asset,
-    position_factor_exposures_asset,
 )
 from .scenario_assets import scenario_library, stress_test_results_asset
 
@@ -25,7 +24,7 @@ from .scenario_assets import scenario_library, stress_test_results_asset
 MATRIX_TOL = 1e-9
 
 
-@asset_check(asset=position_factor_exposures_asset, blocking=True,
+@asset_check(asset="security_factor_exposures", blocking=True,
              description="Every stored beta is finite and within ±3; beta is NULL exactly when "
                          "quality is insufficient_history.")
 def factor_betas_finite_and_capped(context: AssetCheckExecutionContext,
@@ -34,15 +33,15 @@ def factor_betas_finite_and_capped(context: AssetCheckExecutionContext,
     # (PostgreSQL orders NaN above every number, so abs(NaN) > cap holds.)
     days = _days(context)
     bad = _query(warehouse, f"""
-        SELECT date, position_id::text AS position_id, factor, beta, quality
-          FROM sigmasight.position_factor_exposures
+        SELECT date, symbol, factor, beta, quality
+          FROM sigmasight.security_factor_exposures
          WHERE date = ANY(:days)
            AND ((quality = 'insufficient_history' AND beta IS NOT NULL)
                 OR (quality <> 'insufficient_history'
                     AND (beta IS NULL OR abs(beta) > {BETA_CAP} + 1e-12))
                 OR quality NOT IN ('ok', 'capped', 'insufficient_history'))
          LIMIT 1000""", days)
-    checked = _query(warehouse, "SELECT count(*) AS n FROM sigmasight.position_factor_exposures "
+    checked = _query(warehouse, "SELECT count(*) AS n FROM sigmasight.security_factor_exposures "
                                 "WHERE date = ANY(:days)", days)["n"].iloc[0]
     return _result(bad, int(checked), "factor betas not finite, beyond the cap or mislabelled")
 

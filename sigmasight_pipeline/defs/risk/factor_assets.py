@@ -2,17 +2,18 @@
 portfolio factor exposures and the factor covariance (SPEC §5.3-5.5).
 
 Every asset reads its whole range's price history in one query, computes returns once, then
-calls the batched engine per day (all positions of all portfolios at once) and replaces the
-range's rows in one transaction. Lineage: portfolio_exposures → factor_returns →
-position_factor_exposures, position_interest_rate_betas, factor_correlations →
-portfolio_factor_exposures.
+calls the batched engine per day (every symbol the day's positions need at once) and replaces
+the range's rows in one transaction. Betas, rate betas and specific risk are stored once per
+symbol and day (SPEC §7.1); the per-position tables of §4 are views over them. Lineage:
+portfolio_exposures → factor_returns → security_factor_exposures (+ security_specific_risk),
+security_rate_betas, factor_correlations → portfolio_factor_exposures.
 """
 
 import datetime as dt
 from collections import Counter
 
 import pandas as pd
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
 from ...calendar import all_sessions
 from ...engines.factors import (
@@ -25,7 +26,7 @@ from ...engines.factors import (
     daily_returns,
     ewma_covariance,
     factor_correlation_rows,
-    factor_exposures,
+    factor_model,
     interest_rate_betas,
 )
 from ...engines.factors import factor_returns as factor_returns_engine
@@ -33,13 +34,15 @@ from ...engines.factors import portfolio_factor_exposures as portfolio_factor_en
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
 from ...warehouse.market_data_store import read_yields
+from ...warehouse.positions_store import read_positions
 from ...warehouse.tables import (
     factor_correlations,
     factor_returns,
     portfolio_factor_exposures,
-    position_factor_exposures,
-    position_interest_rate_betas,
     position_values,
+    security_factor_exposures,
+    security_rate_betas,
+    security_specific_risk,
 )
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, issue_counts, partition_days, write_issues
@@ -63,10 +66,13 @@ def _valued_positions(conn, days: list[dt.date], positions: pd.DataFrame) -> pd.
     return values.merge(beta_symbols(positions), on="position_id", how="left")
 
 
-def _insufficient_issues(rows: pd.DataFrame, asset: str, what: str) -> pd.DataFrame:
-    """One data-quality row per position whose regression had too little history."""
-    short = rows[rows["quality"] == "insufficient_history"].drop_duplicates(
-        ["date", "position_id"])
+def _insufficient_issues(held: pd.DataFrame, symbol_rows: pd.DataFrame, what: str,
+                        instead: str) -> pd.DataFrame:
+    """One data-quality row per held position whose symbol's regression had too little
+    history (the position, portfolio and symbol named; the estimate is stored per symbol)."""
+    short = symbol_rows.loc[symbol_rows["quality"] == "insufficient_history",
+                            ["symbol", "n_obs"]].drop_duplicates("symbol")
+    short = held.merge(short, left_on="beta_symbol", right_on="symbol")
     if short.empty:
         return pd.DataFrame()
     return pd.DataFrame({
@@ -74,46 +80,47 @@ def _insufficient_issues(rows: pd.DataFrame, asset: str, what: str) -> pd.DataFr
         "position_id": short["position_id"], "symbol": short["beta_symbol"],
         "code": "insufficient_history", "severity": "warning",
         "message": [f"{s}: {n} usable daily returns in the last {WINDOW} sessions (need "
-                    f"{MIN_OBS}); {what} left NULL, scenarios use Market beta 1 (beta_defaulted)"
+                    f"{MIN_OBS}); {what} left NULL, {instead}"
                     for s, n in zip(short["beta_symbol"], short["n_obs"], strict=True)],
     })
 
 
-def _per_position(valued: pd.DataFrame, per_symbol):
-    """A day → rows function: that day's valued positions, each joined to the result of
-    ``per_symbol(symbols, day)`` (one row per beta symbol, or per symbol and factor)."""
-    by_day = {pd.Timestamp(d).date(): held for d, held in valued.groupby("date")}
-
-    def rows_for_day(day: dt.date) -> pd.DataFrame:
-        held = by_day.get(day)
-        if held is None or held.empty:
-            return pd.DataFrame()
-        result = per_symbol(sorted(held["beta_symbol"].unique()), day)
-        return held[["date", "position_id", "portfolio_id", "beta_symbol"]].merge(
-            result, left_on="beta_symbol", right_on="symbol")
-
-    return rows_for_day
+#: what the pipeline does instead of a missing estimate (said in the data-quality row)
+_BETA_INSTEAD = "scenarios and VaR use Market beta 1, others 0 (beta_defaulted)"
+_RATE_INSTEAD = ("a missing rate beta contributes $0 to rate scenarios and to the Rate "
+                 "exposure (ir_beta_missing)")
 
 
-def _write_day_by_day(engine, table, days: list[dt.date], rows_for_day, asset: str, what: str):
-    """Compute and write ``table`` one day at a time inside ONE transaction.
+def _held_by_day(valued: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
+    """date → that day's valued positions (date, position_id, portfolio_id, beta_symbol)."""
+    cols = ["date", "position_id", "portfolio_id", "beta_symbol"]
+    return {pd.Timestamp(d).date(): held[cols] for d, held in valued.groupby("date")}
 
-    The range stays atomic (all days commit together or none), but memory holds a day of
-    rows, not a range: a year of factor betas for 10,000 positions is 15 million rows.
-    Returns (rows written, data-quality issues, the last day's rows, positions by quality).
-    """
-    written, issue_frames, last, quality = 0, [], pd.DataFrame(), Counter()
+
+def _write_security_days(engine, days: list[dt.date], valued: pd.DataFrame, per_symbol,
+                         asset: str) -> tuple[dict, pd.DataFrame, dict]:
+    """Per day: ``per_symbol(symbols, day)`` → {table: rows} for the symbols the day's held
+    positions need (an option's underlying, a stock itself), plus that day's issues; every
+    table written a day at a time inside ONE transaction (the range is atomic, memory holds
+    a day). Returns (rows written per table name, issues, the last day's rows per table)."""
+    held_by_day = _held_by_day(valued)
+    written, issue_frames, last = Counter(), [], {}
     with engine.begin() as conn:
         for day in days:
-            rows = rows_for_day(day)
-            written += replace_partition(conn, table, day, rows)
-            if len(rows):
-                issue_frames.append(_insufficient_issues(rows, asset, what))
-                quality.update(rows.drop_duplicates("position_id")["quality"])
-                last = rows
+            held = held_by_day.get(day)
+            symbols = [] if held is None else sorted(held["beta_symbol"].dropna().unique())
+            tables, issues = per_symbol(symbols, day, held) if symbols else ({}, None)
+            for table in per_symbol.tables:  # nothing held: the day's old rows go too
+                rows = tables.get(table, pd.DataFrame())
+                rows = rows.assign(date=day) if len(rows) else rows
+                written[table.name] += replace_partition(conn, table, day, rows)
+                if len(rows):
+                    last[table.name] = rows
+            if issues is not None and len(issues):
+                issue_frames.append(issues)
         issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
         write_issues(conn, asset, days, issues)
-    return written, issues, last, dict(quality)
+    return dict(written), issues, last
 
 
 @asset(name="factor_returns", group_name=GROUP, kinds={"postgres", "pandas"},
@@ -157,40 +164,73 @@ def _proxy_text(factor: str) -> str:
     return long if short is None else f"{long}/{short}"
 
 
-@asset(name="position_factor_exposures", group_name=GROUP, kinds={"postgres", "numpy"},
-       deps=[factor_returns_asset, position_values_asset],
-       description="Betas of every valued position to the six equity factors: joint OLS with an "
-                   "intercept over the last 150 daily returns (at least 60), solved for all "
-                   "positions at once; options take their underlying's betas; |beta| capped at 3 "
-                   "(sigmasight.position_factor_exposures).", **DAILY)
-def position_factor_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseResource
-                                    ) -> MaterializeResult:
+class _PerSymbol:
+    """A day's per-symbol computation for :func:`_write_security_days` and its tables."""
+
+    def __init__(self, tables, compute):
+        self.tables, self._compute = tables, compute
+
+    def __call__(self, symbols, day, held):
+        return self._compute(symbols, day, held)
+
+
+@multi_asset(
+    name="security_factor_model", group_name=GROUP,
+    specs=[
+        AssetSpec("security_factor_exposures", group_name=GROUP,
+                  kinds={"postgres", "numpy"}, deps=["factor_returns", "position_values"],
+                  description="Betas of every symbol a valued position needs (its own symbol, "
+                              "an option's underlying) to the six equity factors, once per "
+                              "symbol and day: joint OLS with an intercept over the last 150 "
+                              "daily returns (at least 60); |beta| capped at 3 "
+                              "(sigmasight.security_factor_exposures; per position: the view "
+                              "sigmasight.position_factor_exposures)."),
+        AssetSpec("security_specific_risk", group_name=GROUP,
+                  kinds={"postgres", "numpy"}, deps=["factor_returns", "position_values"],
+                  description="Daily specific (residual) volatility of each symbol's factor "
+                              "regression, √(RSS / (n − 7)) (sigmasight.security_specific_risk)."),
+    ], **DAILY)
+def security_factor_model_asset(context: AssetExecutionContext, warehouse: WarehouseResource):
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
         inputs, returns = _history(conn, days)
         valued = _valued_positions(conn, days, inputs.positions)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
-    rows_for_day = _per_position(valued, lambda symbols, day: factor_exposures(
-        returns.reindex(columns=symbols), factors, day))
-    written, issues, last, quality = _write_day_by_day(
-        engine, position_factor_exposures, days, rows_for_day, "position_factor_exposures",
-        "factor betas")
-    return MaterializeResult(metadata={
-        "rows_written": written, "position_days_by_quality": quality,
-        "data_quality": issue_counts(issues),
-        "preview": _preview(last, ["date", "beta_symbol", "factor", "beta", "std_err", "t_stat",
-                                   "r_squared", "n_obs", "quality"]),
+
+    def compute(symbols, day, held):
+        betas, specific = factor_model(returns.reindex(columns=symbols), factors, day)
+        return ({security_factor_exposures: betas, security_specific_risk: specific},
+                _insufficient_issues(held, specific, "factor betas and specific risk",
+                                     _BETA_INSTEAD))
+
+    written, issues, last = _write_security_days(
+        engine, days, valued,
+        _PerSymbol((security_factor_exposures, security_specific_risk), compute),
+        "security_factor_exposures")
+    betas = last.get("security_factor_exposures", pd.DataFrame())
+    quality = (dict(Counter(betas.drop_duplicates("symbol")["quality"])) if len(betas) else {})
+    yield MaterializeResult(asset_key="security_factor_exposures", metadata={
+        "rows_written": written.get("security_factor_exposures", 0),
+        "symbols_by_quality_last_day": quality, "data_quality": issue_counts(issues),
+        "preview": _preview(betas, ["date", "symbol", "factor", "beta", "std_err", "t_stat",
+                                    "r_squared", "n_obs", "quality"]),
+    })
+    yield MaterializeResult(asset_key="security_specific_risk", metadata={
+        "rows_written": written.get("security_specific_risk", 0),
+        "preview": _preview(last.get("security_specific_risk", pd.DataFrame()),
+                            ["date", "symbol", "specific_vol", "n_obs", "quality"]),
     })
 
 
-@asset(name="position_interest_rate_betas", group_name=GROUP, kinds={"postgres", "numpy"},
+@asset(name="security_rate_betas", group_name=GROUP, kinds={"postgres", "numpy"},
        deps=[factor_returns_asset, position_values_asset],
-       description="Each valued position's (underlying's) daily return regressed on the daily "
-                   "change of DGS10 in percentage points: return per +1 pp "
-                   "(sigmasight.position_interest_rate_betas).", **DAILY)
-def position_interest_rate_betas_asset(context: AssetExecutionContext,
-                                       warehouse: WarehouseResource) -> MaterializeResult:
+       description="Each symbol a valued position needs: daily return regressed on the daily "
+                   "change of DGS10 in percentage points, return per +1 pp, once per symbol "
+                   "and day (sigmasight.security_rate_betas; per position: the view "
+                   "sigmasight.position_interest_rate_betas).", **DAILY)
+def security_rate_betas_asset(context: AssetExecutionContext,
+                              warehouse: WarehouseResource) -> MaterializeResult:
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
@@ -200,20 +240,26 @@ def position_interest_rate_betas_asset(context: AssetExecutionContext,
         yields = read_yields(conn, "DGS10", start, days[-1])
     dgs10 = pd.Series(yields["value"].to_numpy(dtype=float), index=list(yields["date"]))
     prices = inputs.adj_close_wide()
-    rows_for_day = _per_position(valued, lambda symbols, day: interest_rate_betas(
-        prices.reindex(columns=symbols), dgs10, all_sessions(), day))
-    written, issues, last, _ = _write_day_by_day(
-        engine, position_interest_rate_betas, days, rows_for_day,
-        "position_interest_rate_betas", "the rate beta")
+
+    def compute(symbols, day, held):
+        rows = interest_rate_betas(prices.reindex(columns=symbols), dgs10, all_sessions(), day)
+        return ({security_rate_betas: rows},
+                _insufficient_issues(held, rows, "the rate beta", _RATE_INSTEAD))
+
+    written, issues, last = _write_security_days(
+        engine, days, valued, _PerSymbol((security_rate_betas,), compute),
+        "security_rate_betas")
     return MaterializeResult(metadata={
-        "rows_written": written, "data_quality": issue_counts(issues),
-        "preview": _preview(last, ["date", "beta_symbol", "ir_beta", "std_err", "r_squared",
-                                   "n_obs", "quality"]),
+        "rows_written": written.get("security_rate_betas", 0),
+        "data_quality": issue_counts(issues),
+        "preview": _preview(last.get("security_rate_betas", pd.DataFrame()),
+                            ["date", "symbol", "ir_beta", "std_err", "r_squared", "n_obs",
+                             "quality"]),
     })
 
 
 @asset(name="portfolio_factor_exposures", group_name=GROUP, kinds={"postgres", "pandas"},
-       deps=[position_factor_exposures_asset, position_interest_rate_betas_asset,
+       deps=["security_factor_exposures", security_rate_betas_asset,
              portfolio_exposures_asset],
        description="Per portfolio: dollar exposure to each equity factor (Σ exposure × beta), "
                    "beta per dollar of gross exposure, coverage; plus Rate in $ per +1 pp of "
@@ -224,17 +270,15 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     engine = warehouse.engine()
     frames = []
     with engine.connect() as conn:
-        for day in days:  # per day: a year of position betas can be tens of millions of rows
+        symbols = beta_symbols(read_positions(conn))
+        for day in days:  # per day: the security rows of a day, joined in memory
             held = read_days(conn, position_values, day)
             if held.empty:
                 continue
-            # Betas are stored per position, so the position id is the key joining them.
-            book = held[["position_id", "portfolio_id", "exposure"]].assign(
-                beta_symbol=held["position_id"])
-            day_betas = read_days(conn, position_factor_exposures, day).rename(
-                columns={"position_id": "symbol"})
-            day_ir = read_days(conn, position_interest_rate_betas, day).rename(
-                columns={"position_id": "symbol"})
+            book = held[["position_id", "portfolio_id", "exposure"]].merge(
+                symbols, on="position_id", how="left")
+            day_betas = read_days(conn, security_factor_exposures, day)
+            day_ir = read_days(conn, security_rate_betas, day)
             frames.append(portfolio_factor_engine(book, day_betas, day_ir).assign(date=day))
     rows = _concat(frames)
     with engine.begin() as conn:

@@ -18,10 +18,10 @@ from ...warehouse.positions_store import read_positions
 from ...warehouse.tables import (
     factor_correlations,
     market_risk_scenarios,
-    position_factor_exposures,
     position_greeks,
-    position_interest_rate_betas,
     position_values,
+    security_factor_exposures,
+    security_rate_betas,
     stress_test_results,
 )
 from ...warehouse.writer import replace_partition
@@ -30,8 +30,7 @@ from .assets import GROUP, _concat, _preview
 from .factor_assets import (
     factor_correlations_asset,
     portfolio_factor_exposures_asset,
-    position_factor_exposures_asset,
-    position_interest_rate_betas_asset,
+    security_rate_betas_asset,
 )
 from .inputs import beta_symbols
 
@@ -56,8 +55,9 @@ class ScenarioInputs:
         """Load ``day``'s values, Greeks, betas, rate betas and factor covariance."""
         self.values = read_days(conn, position_values, day)
         self.greeks = read_days(conn, position_greeks, day)
-        self.betas = read_days(conn, position_factor_exposures, day)
-        self.ir_betas = read_days(conn, position_interest_rate_betas, day)
+        # per symbol (SPEC §7.1): joined to the book in memory through beta_symbol
+        self.betas = read_days(conn, security_factor_exposures, day)
+        self.ir_betas = read_days(conn, security_rate_betas, day)
         self.covariance = read_days(conn, factor_correlations, day)
         return self
 
@@ -74,19 +74,19 @@ class ScenarioInputs:
 
     def factor_betas(self, day: dt.date, book: pd.DataFrame) -> pd.DataFrame:
         """Betas, beta_symbol × EQUITY_FACTORS (NaN where the history was insufficient)."""
-        rows = self.betas[self.betas["date"] == day].merge(
-            book[["position_id", "beta_symbol"]], on="position_id")
-        rows = rows.drop_duplicates(["beta_symbol", "factor"])
+        rows = self.betas[(self.betas["date"] == day)
+                          & self.betas["symbol"].isin(book["beta_symbol"])]
+        rows = rows.drop_duplicates(["symbol", "factor"]).rename(columns={"symbol": "beta_symbol"})
         return (rows.pivot(index="beta_symbol", columns="factor", values="beta")
                 .reindex(columns=EQUITY_FACTORS).astype(float))
 
     def rate_betas(self, day: dt.date, book: pd.DataFrame) -> pd.Series:
         """ir_beta per beta_symbol (return per +1 pp of DGS10)."""
-        rows = self.ir_betas[self.ir_betas["date"] == day].merge(
-            book[["position_id", "beta_symbol"]], on="position_id")
-        rows = rows.drop_duplicates("beta_symbol")
-        return pd.Series(rows["ir_beta"].to_numpy(dtype=float), index=rows["beta_symbol"],
-                         name="ir_beta")
+        rows = self.ir_betas[(self.ir_betas["date"] == day)
+                             & self.ir_betas["symbol"].isin(book["beta_symbol"])]
+        rows = rows.drop_duplicates("symbol")
+        return pd.Series(rows["ir_beta"].to_numpy(dtype=float),
+                         index=pd.Index(rows["symbol"], name="beta_symbol"), name="ir_beta")
 
     def factor_covariance(self, day: dt.date) -> pd.DataFrame | None:
         """The day's EWMA factor covariance (daily scale), or None when it was not computed."""
@@ -110,7 +110,7 @@ def _revalue_days(engine, days: list[dt.date], revalue) -> pd.DataFrame:
 
 
 @asset(name="market_risk_scenarios", group_name=GROUP, kinds={"postgres", "numpy"},
-       deps=[position_factor_exposures_asset, position_interest_rate_betas_asset,
+       deps=["security_factor_exposures", security_rate_betas_asset,
              portfolio_factor_exposures_asset],
        description="P&L of each portfolio for Market moves of ±5, ±10, ±20 % and DGS10 moves of "
                    "±25 bp, ±100 bp and +300 bp: stocks through their betas, options fully "
@@ -140,7 +140,7 @@ def scenario_library():
 
 
 @asset(name="stress_test_results", group_name=GROUP, kinds={"postgres", "numpy"},
-       deps=[position_factor_exposures_asset, position_interest_rate_betas_asset,
+       deps=["security_factor_exposures", security_rate_betas_asset,
              factor_correlations_asset, portfolio_factor_exposures_asset],
        description="Every active scenario of stress_scenarios.yaml per portfolio: direct P&L "
                    "(named shocks only) and correlated P&L (unnamed factors moved by their "
