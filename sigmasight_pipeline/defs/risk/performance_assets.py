@@ -53,11 +53,7 @@ from ..common import DAILY, partition_days
 from ..market_data.assets import market_prices_asset, treasury_yields_asset
 from .assets import GROUP, _concat, _preview, portfolio_snapshots_asset
 from .checks import _days, _query, _result
-from .factor_assets import (
-    factor_returns_asset,
-    position_factor_exposures_asset,
-    position_interest_rate_betas_asset,
-)
+from .factor_assets import factor_returns_asset, security_rate_betas_asset
 from .inputs import beta_symbols, load_range
 
 #: the backtest reads the VaR written by Portfolio risk I (SPEC §7.5)
@@ -82,8 +78,8 @@ def _rate_change(dgs10: pd.Series, day: dt.date) -> float:
 
 
 @asset(name="pnl_attribution", group_name=GROUP, kinds={"postgres", "numpy"},
-       deps=[portfolio_snapshots_asset, factor_returns_asset, position_factor_exposures_asset,
-             position_interest_rate_betas_asset, treasury_yields_asset],
+       deps=[portfolio_snapshots_asset, factor_returns_asset, "security_factor_exposures",
+             security_rate_betas_asset, treasury_yields_asset],
        description="Each portfolio's daily P&L split into the six factors, Rate, Specific, the "
                    "options' Gamma, Theta, Vega and residual, and Trading (entry/exit-day P&L), "
                    "with the previous day's exposures, betas and Greeks; the components sum to "
