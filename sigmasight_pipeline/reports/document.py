@@ -20,8 +20,9 @@ import pandas as pd
 
 from .files import portfolio_slug
 from .inputs import ReportInputs
+from .risk_ii_section import risk_ii_blocks
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.2.0"
 REPORT_TYPE = "sigmasight.portfolio_report"
 MONEY_DP = 2
 OTHER_DP = 6
@@ -511,4 +512,6 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "stress_tests": _stress(inputs, portfolio_id),
         "correlations": _correlations(inputs, portfolio_id),
         "history": _history(inputs, portfolio_id),
+        # Portfolio risk II (SPEC §7.6-7.8): backtest, pnl_attribution, performance
+        **risk_ii_blocks(inputs.risk_ii, portfolio_id, day),
     }

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .document import HISTORY_TABLE_DAYS
+from .risk_ii_section import risk_ii_markdown
 
 TOP_POSITIONS = 15
 NA = "n/a"
@@ -295,5 +296,6 @@ def summary_preview(doc: dict) -> str:
 def render_markdown(doc: dict) -> str:
     sections = [_header(doc), _summary(doc), _positions(doc), _tags(doc), _greeks(doc),
                 _factors(doc), _market_risk(doc), _stress(doc), _correlations(doc),
+                *risk_ii_markdown(doc),  # backtest, P&L attribution, performance (§7.6-7.8)
                 _issues(doc), _history(doc)]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
