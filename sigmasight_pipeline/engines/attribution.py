@@ -25,20 +25,41 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .activity import id_key, is_option
+from .activity import is_option
 from .factor_names import EQUITY_FACTORS as FACTOR_NAMES
 
 COMPONENTS = [*FACTOR_NAMES, "Rate", "Specific", "Gamma", "Theta", "Vega", "Option residual",
               "Trading"]
 
 
-def _col(frame: pd.DataFrame, ids: pd.Series, column: str) -> np.ndarray:
-    """``frame[column]`` looked up by position_id for ``ids`` (NaN where absent)."""
-    if frame is None or frame.empty:
-        return np.full(len(ids), np.nan)
-    lookup = frame.assign(position_id=id_key(frame["position_id"])).drop_duplicates(
-        "position_id", keep="last").set_index("position_id")[column]
-    return pd.to_numeric(ids.map(lookup), errors="coerce").to_numpy(dtype=float)
+def _key(ids) -> np.ndarray:
+    """Ids (UUID or str) as canonical lowercase strings, vectorized (``id_key``'s rule)."""
+    codes, uniques = pd.factorize(pd.Series(ids, dtype=object))  # normalize each id once
+    norm = pd.Series(uniques, dtype=object).astype(str).str.strip().str.lower().to_numpy(
+        dtype=object)
+    return np.where(codes >= 0, norm[np.maximum(codes, 0)] if len(norm) else None, None)
+
+
+class _Lookup:
+    """Rows of a frame found by position_id for a fixed list of positions (one indexer)."""
+
+    def __init__(self, frame: pd.DataFrame | None, ids: np.ndarray):
+        self.frame = frame if frame is not None else pd.DataFrame()
+        if self.frame.empty:
+            self.where = np.full(len(ids), -1)
+            return
+        keys = _key(self.frame["position_id"])
+        last = ~pd.Series(keys).duplicated(keep="last").to_numpy()
+        self.rows = np.flatnonzero(last)
+        self.where = pd.Index(keys[last]).get_indexer(ids)
+
+    def __call__(self, column: str) -> np.ndarray:
+        if self.frame.empty or column not in self.frame:
+            return np.full(len(self.where), np.nan)
+        values = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(dtype=float)
+        found = self.where >= 0
+        return np.where(found, values[self.rows[np.where(found, self.where, 0)]]
+                        if len(self.rows) else np.nan, np.nan)
 
 
 def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
@@ -81,38 +102,44 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
     (portfolio_id, component, pnl).
     """
     given = list(portfolio_ids)
-    ids = list(id_key(pd.Series(given, dtype=object)))
-    rows = pnl.assign(portfolio_id=id_key(pnl["portfolio_id"]),
-                      position_id=id_key(pnl["position_id"]))
+    ids = list(_key(given))
+    rows = pnl.assign(portfolio_id=_key(pnl["portfolio_id"]),
+                      position_id=_key(pnl["position_id"]))
     rows = rows[rows["portfolio_id"].isin(set(ids)) & rows["measured"].astype(bool)]
     held = rows[rows["kind"] == "held"].reset_index(drop=True)
     trading = rows[rows["kind"] == "trading"].groupby("portfolio_id")["pnl"].sum()
 
-    pid = held["position_id"]
-    pos = positions.assign(position_id=id_key(positions["position_id"])).drop_duplicates(
-        "position_id").set_index("position_id")
-    option = is_option(pid.map(pos["position_type"])).to_numpy(dtype=bool)
-    n = (pd.to_numeric(pid.map(pos["quantity"])) * pd.to_numeric(pid.map(pos["multiplier"]))
-         ).to_numpy(dtype=float)
-    exposure = _col(prev_values, pid, "exposure")
+    pid = held["position_id"].to_numpy(dtype=object)
+    pos = _Lookup(positions, pid)
+    found = pos.where >= 0
+    option = np.zeros(len(pid), dtype=bool)
+    beta_symbol = np.full(len(pid), None, dtype=object)
+    if found.any():
+        at = pos.rows[pos.where[found]]
+        option[found] = is_option(positions["position_type"].iloc[at]).to_numpy(dtype=bool)
+        beta_symbol[found] = positions["beta_symbol"].to_numpy(dtype=object)[at]
+    n = pos("quantity") * pos("multiplier")
+    exposure = _Lookup(prev_values, pid)("exposure")
     booked = held["pnl"].to_numpy(dtype=float)
 
     # betas (positions × 6 factors), defaulted to Market 1 where a position has none
+    beta = np.full((len(pid), len(FACTOR_NAMES)), np.nan)
     if betas is not None and not betas.empty:
-        b = betas.assign(position_id=id_key(betas["position_id"])).pivot_table(
-            index="position_id", columns="factor", values="beta", aggfunc="first")
-        beta = b.reindex(index=pid, columns=FACTOR_NAMES).to_numpy(dtype=float)
-    else:
-        beta = np.full((len(pid), len(FACTOR_NAMES)), np.nan)
+        row = pd.Index(pid).get_indexer(_key(betas["position_id"]))
+        col = betas["factor"].map({f: i for i, f in enumerate(FACTOR_NAMES)}).to_numpy(
+            dtype=float, na_value=np.nan)
+        ok = (row >= 0) & np.isfinite(col)
+        beta[row[ok], col[ok].astype(int)] = pd.to_numeric(
+            betas["beta"], errors="coerce").to_numpy(dtype=float)[ok]
     defaulted = ~np.isfinite(beta).any(axis=1)
     beta = np.where(np.isfinite(beta), beta, 0.0)
     beta[defaulted, FACTOR_NAMES.index("Market")] = 1.0
-    ir_beta = np.nan_to_num(_col(rate_betas, pid, "ir_beta"), nan=0.0)
+    ir_beta = np.nan_to_num(_Lookup(rate_betas, pid)("ir_beta"), nan=0.0)
     f = np.array([factor_returns.get(name, np.nan) for name in FACTOR_NAMES], dtype=float)
     f = np.nan_to_num(f, nan=0.0)
     dy = 0.0 if rate_change_pp is None or not np.isfinite(rate_change_pp) else rate_change_pp
 
-    m = pd.to_numeric(held["position_id"].map(pos["beta_symbol"]).map(underlying_returns),
+    m = pd.to_numeric(pd.Series(beta_symbol).map(underlying_returns),
                       errors="coerce").to_numpy(dtype=float)
     has_move = np.isfinite(m) & np.isfinite(exposure)
     e = np.where(has_move, exposure, 0.0)
@@ -121,10 +148,10 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
     delta_pnl = np.where(option, e * np.where(has_move, m, 0.0), booked)  # e·m; stocks: booked
     specific = delta_pnl - factor_pnl.sum(axis=1) - rate_pnl
 
-    s_prev, s_now = _col(prev_greeks, pid, "underlying_price"), _col(greeks, pid,
-                                                                      "underlying_price")
-    vol_prev, vol_now = _col(prev_greeks, pid, "implied_vol"), _col(greeks, pid, "implied_vol")
-    gamma_ps, theta_ps, vega_ps = (_col(prev_greeks, pid, c) for c in ("gamma", "theta", "vega"))
+    g_prev, g_now = _Lookup(prev_greeks, pid), _Lookup(greeks, pid)
+    s_prev, s_now = g_prev("underlying_price"), g_now("underlying_price")
+    vol_prev, vol_now = g_prev("implied_vol"), g_now("implied_vol")
+    gamma_ps, theta_ps, vega_ps = (g_prev(c) for c in ("gamma", "theta", "vega"))
     ds = s_now - s_prev
     gamma = np.where(option, np.nan_to_num(0.5 * gamma_ps * ds ** 2 * n), 0.0)
     theta = np.where(option, np.nan_to_num(theta_ps * calendar_days * n), 0.0)

@@ -176,29 +176,46 @@ def var_backtests(sessions: list, portfolio_ids: list, pnl: pd.DataFrame,
     (portfolio_id, method, confidence, pnl_type, *STAT_COLUMNS, flags, note).
     """
     days = pd.Index(sessions[1:])
-    prev_of = dict(zip(sessions[1:], sessions[:-1], strict=True))
     keys = pd.MultiIndex.from_product(
         [[str(p) for p in portfolio_ids], METHODS, CONFIDENCES, PNL_TYPES],
         names=["portfolio_id", "method", "confidence", "pnl_type"]).to_frame(index=False)
 
-    p = pnl.assign(portfolio_id=pnl["portfolio_id"].astype(str))
-    p = p[p["date"].isin(days)]
-    pnl_wide = p.pivot_table(index="date", columns=["portfolio_id", "pnl_type"],
-                             values="pnl", aggfunc="first").reindex(days)
-    v = var.assign(portfolio_id=var["portfolio_id"].astype(str),
-                   confidence=var["confidence"].astype(float).round(6))
-    v = v[v["date"].isin(set(sessions[:-1]))]
-    v = v.assign(date=v["date"].map({b: a for a, b in prev_of.items()}))  # VaR of s−1 at s
-    var_wide = v.pivot_table(index="date", columns=["portfolio_id", "method", "confidence"],
-                             values="var", aggfunc="first").reindex(days)
-
-    pnl_cols = pd.MultiIndex.from_frame(keys[["portfolio_id", "pnl_type"]])
-    var_cols = pd.MultiIndex.from_frame(keys[["portfolio_id", "method", "confidence"]])
-    pnl_m = pnl_wide.reindex(columns=pnl_cols).to_numpy(dtype=float)
-    var_m = var_wide.reindex(columns=var_cols).to_numpy(dtype=float)
+    # (days × series) matrices filled by integer positions (a year of 24,000 series is
+    # millions of rows: integer codes and one fancy-index assignment, not a pivot)
+    pf_index = pd.Index([str(p) for p in portfolio_ids])
+    n_pf, n_days = len(pf_index), len(days)
+    # the VaR of session s−1 goes to the row of s: index the VaR dates by the sessions s_0…
+    var_rows = pd.Index(sessions[:-1])
+    pnl_dense = _fill((n_days, n_pf, len(PNL_TYPES)), [
+        days.get_indexer(pnl["date"]), pf_index.get_indexer(pnl["portfolio_id"].astype(str)),
+        pd.Index(PNL_TYPES).get_indexer(pnl["pnl_type"])], pnl["pnl"])
+    var_dense = _fill((n_days, n_pf, len(METHODS), len(CONFIDENCES)), [
+        var_rows.get_indexer(var["date"]), pf_index.get_indexer(var["portfolio_id"].astype(str)),
+        pd.Index(METHODS).get_indexer(var["method"]),
+        pd.Index(np.round(CONFIDENCES, 6)).get_indexer(var["confidence"].astype(float).round(6))],
+        var["var"])
+    # series order of ``keys``: portfolio, method, confidence, pnl_type
+    pnl_m = np.broadcast_to(pnl_dense[:, :, None, None, :], (
+        n_days, n_pf, len(METHODS), len(CONFIDENCES), len(PNL_TYPES))).reshape(n_days, -1)
+    var_m = np.broadcast_to(var_dense[..., None], (
+        n_days, n_pf, len(METHODS), len(CONFIDENCES), len(PNL_TYPES))).reshape(n_days, -1)
     stats = backtest_statistics(pnl_m, var_m, np.isfinite(pnl_m),
                                 keys["confidence"].to_numpy(dtype=float))
     out = pd.concat([keys, stats], axis=1)
     out["note"] = [backtest_note(s, n) for s, n in zip(out["skipped"], out["observations"],
                                                        strict=True)]
+    return out
+
+
+
+def _fill(shape: tuple, codes: list, values: pd.Series) -> np.ndarray:
+    """An array of ``shape`` (NaN where no row) with ``values`` placed at the integer
+    ``codes`` (one array per axis; NaN or −1 = the row is outside and ignored)."""
+    out = np.full(shape, np.nan)
+    if len(values) == 0:
+        return out
+    idx = [pd.Series(c).to_numpy(dtype=float, na_value=np.nan) for c in codes]
+    ok = np.logical_and.reduce([np.isfinite(i) & (i >= 0) for i in idx])
+    out[tuple(i[ok].astype(int) for i in idx)] = pd.to_numeric(
+        values, errors="coerce").to_numpy(dtype=float)[ok]
     return out

@@ -180,8 +180,8 @@ def var_backtests_asset(context: AssetExecutionContext, warehouse: WarehouseReso
     frames = []
     for day in days:
         sessions = sessions_back(day, WINDOW + 1)
-        frames.append(backtest_engine(sessions, ports, pnl[pnl["date"] <= day],
-                                      var[var["date"] < day]).assign(date=day))
+        # rows outside the day's window (later days included) are ignored by the engine
+        frames.append(backtest_engine(sessions, ports, pnl, var).assign(date=day))
     rows = _concat(frames)
     with engine.begin() as conn:
         written = replace_partition(conn, var_backtests, days, rows)
