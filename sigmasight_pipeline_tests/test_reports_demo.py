@@ -46,7 +46,7 @@ def test_demo_window_writes_every_format_deterministically(demo_book, run_days, 
         doc = json.loads(files[f"{slug}.json"])
         validator.validate(doc)
         assert doc["schema_version"] == "1.2.0" and doc["date"] == "2025-06-30"
-            assert doc["backtest"]["available"] and doc["pnl_attribution"]["available"]
+        assert doc["backtest"]["available"] and doc["pnl_attribution"]["available"]
         assert doc["data_source"] == {**doc["data_source"], "code": "simulated",
                                       "simulated": True}
         md = files[f"{slug}.md"].decode()
