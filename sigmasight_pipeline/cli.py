@@ -16,7 +16,8 @@ import click
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 
 DEMO_END = dt.date(2025, 6, 30)
-DEMO_DAYS = 30
+#: a year of sessions: the VaR backtest (SPEC §7.6) needs 250 observations
+DEMO_DAYS = 250
 
 
 def _date(ctx, param, value):

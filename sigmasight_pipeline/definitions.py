@@ -24,11 +24,13 @@ from .defs.risk import (
     scenario_assets,
     var_assets,
 )
+from .defs.risk import performance_assets as risk_performance_assets
 from .resources import default_resources
 
 _MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, factor_assets,
             scenario_assets, correlation_assets, engine_checks, reports_assets]
 _MODULES += [var_assets]  # portfolio risk I (SPEC §7.1-7.5)
+_MODULES += [risk_performance_assets]  # portfolio risk II (SPEC §7.6-7.8)
 
 #: who answers for each group's assets (shown in the UI, filterable)
 OWNERS = {

@@ -400,6 +400,7 @@ def demo_summary(day: dt.date) -> str:
              + (" = OFFLINE SIMULATED market, not real prices" if
                 set(snaps.data_source) == {"simulated"} else "") + ")",
              snaps.drop(columns="data_source").to_markdown(index=False, floatfmt=",.0f")]
+    lines.append(backtest_summary(day))
     lines.append("\nData-quality issues: " + ("none" if issues.empty else
                                                issues.to_markdown(index=False)))
     lines.append(f"\nWarehouse: {redacted(url)} (schema sigmasight), e.g.\n"
@@ -407,3 +408,25 @@ def demo_summary(day: dt.date) -> str:
                  "  SELECT * FROM sigmasight.position_greeks WHERE date = "
                  f"'{day}';\nDagster UI with these runs: sigmasight dev")
     return "\n".join(lines)
+
+
+def backtest_summary(day: dt.date) -> str:
+    """The 99 % VaR backtest of ``day`` per portfolio and method (actual P&L), for the demo."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    from .settings import get_settings
+    from .warehouse.database import get_engine, resolve_database_url
+
+    settings = get_settings()
+    with get_engine(resolve_database_url(settings.database_url, settings.home)).connect() as c:
+        rows = pd.read_sql(text("""
+            SELECT p.name, b.method, b.observations, b.exceptions, b.kupiec_p, b.zone
+              FROM sigmasight.var_backtests b
+              JOIN sigmasight.portfolios p ON p.id = b.portfolio_id
+             WHERE b.date = :d AND b.confidence = 0.99 AND b.pnl_type = 'actual'
+             ORDER BY p.name, b.method DESC"""), c, params={"d": day})
+    if rows.empty:
+        return f"\nVaR backtest (99 %, 1-day, actual P&L) on {day}: no rows"
+    return (f"\nVaR backtest (99 %, 1-day, actual P&L) on {day}:\n"
+            + rows.to_markdown(index=False, floatfmt=".4f"))

@@ -151,7 +151,7 @@ def test_hedge_fund_report_shows_the_risk_section(demo_day, cli_env):
     slug = "demo-hedge-fund-style-investor-portfolio"
     doc = json.loads((folder / f"{slug}.json").read_text())
     jsonschema.Draft202012Validator(report_schema()).validate(doc)
-    assert doc["schema_version"] == "1.1.0"
+    assert doc["schema_version"] == "1.2.0"
     risk = doc["risk"]
     assert risk["available"] and len(risk["var"]) == 12
     stored = _sql(demo_day, """

@@ -45,7 +45,8 @@ def test_demo_window_writes_every_format_deterministically(demo_book, run_days, 
     for slug in SLUGS:
         doc = json.loads(files[f"{slug}.json"])
         validator.validate(doc)
-        assert doc["schema_version"] == "1.1.0" and doc["date"] == "2025-06-30"
+        assert doc["schema_version"] == "1.2.0" and doc["date"] == "2025-06-30"
+        assert doc["backtest"]["available"] and doc["pnl_attribution"]["available"]
         assert doc["data_source"] == {**doc["data_source"], "code": "simulated",
                                       "simulated": True}
         md = files[f"{slug}.md"].decode()

@@ -211,7 +211,13 @@ def _position_pnl(
         & (u["_src_t"].astype(object).to_numpy() != u["_src_p"].astype(object).to_numpy())
     )
 
-    pnl_rows = pd.DataFrame({"_pf": u["_pf"].to_numpy(dtype=object), "pnl": pnl})
+    pnl_rows = pd.DataFrame({"_pf": u["_pf"].to_numpy(dtype=object), "pnl": pnl,
+                             # for the P&L attribution (SPEC §7.7): which rows are the
+                             # held-on-both-days P&L, which the entry/exit (trading) P&L
+                             "_pos": u["_pos"].to_numpy(dtype=object),
+                             "kind": np.where(held_both, "held", np.where(
+                                 new_today | round_trip | closed, "trading", "none")),
+                             "measured": measured & ~pnl_missing})
     flags = pd.concat(
         [
             _flag_frame(u["_pf"], pnl_missing, "missing_price", pnl_only=True),
@@ -395,3 +401,28 @@ def portfolio_snapshots(
     flag_lists = flag_rows.groupby("_pf")["flag"].agg(lambda f: sorted(set(f)))
     out["flags"] = [list(flag_lists.get(k, [])) for k in out["_pf"].tolist()]
     return out.loc[:, SNAPSHOT_COLUMNS].reset_index(drop=True)
+
+
+def position_pnl(
+    as_of: dt.date,
+    prev_date: dt.date | None,
+    positions: pd.DataFrame,
+    values: pd.DataFrame,
+    prev_values: pd.DataFrame | None,
+    prev_adj_close: pd.Series | pd.DataFrame | Mapping | None,
+    today_adj_close: pd.Series | pd.DataFrame | Mapping | None,
+) -> pd.DataFrame:
+    """The position-by-position daily P&L that :func:`portfolio_snapshots` sums (same rules,
+    same inputs), for the P&L attribution.
+
+    Returns (portfolio_id, position_id, kind, pnl, measured) as string ids, kind ∈ {held
+    (held on both days), trading (entered and/or exited on t), none (nothing booked)};
+    pnl is 0 where it could not be measured (``measured`` False), as in the snapshot.
+    A portfolio's first snapshot books 0 whatever these rows say: the caller drops them.
+    """
+    rows, _ = _position_pnl(as_of, prev_date, positions, values, prev_values,
+                            _adj_close_series(prev_adj_close), _adj_close_series(today_adj_close))
+    return pd.DataFrame({"portfolio_id": rows["_pf"].astype(str).to_numpy(),
+                         "position_id": rows["_pos"].astype(str).to_numpy(),
+                         "kind": rows["kind"].to_numpy(), "pnl": rows["pnl"].to_numpy(),
+                         "measured": rows["measured"].to_numpy(dtype=bool)})

@@ -20,8 +20,9 @@ import pandas as pd
 
 from .files import portfolio_slug
 from .inputs import ReportInputs
+from .risk_ii_section import risk_ii_blocks
 
-SCHEMA_VERSION = "1.1.0"  # 1.1: the Risk section (SPEC §6 second release)
+SCHEMA_VERSION = "1.2.0"  # 1.1: Risk; 1.2: Backtest, P&L attribution, Performance (SPEC §6)
 REPORT_TYPE = "sigmasight.portfolio_report"
 MONEY_DP = 2
 OTHER_DP = 6
@@ -511,6 +512,8 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "stress_tests": _stress(inputs, portfolio_id),
         "correlations": _correlations(inputs, portfolio_id),
         "history": _history(inputs, portfolio_id),
+        # Portfolio risk II (SPEC §7.6-7.8): backtest, pnl_attribution, performance
+        **risk_ii_blocks(inputs.risk_ii, portfolio_id, day),
     }
     _add_risk(doc, inputs, portfolio_id)
     return doc

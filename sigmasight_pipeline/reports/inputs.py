@@ -42,6 +42,10 @@ class ReportInputs:
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: portfolio_exposures of the same window (long / short exposure for the chart)
     exposure_history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Portfolio risk II rows (reports/risk_ii_section.py): the day's var_backtests,
+    #: portfolio_performance, portfolio_volatility; pnl_attribution of the last 30 days;
+    #: ``history`` / ``var_history`` (1-day VaR 99 %) of the chart window
+    risk_ii: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables[name]

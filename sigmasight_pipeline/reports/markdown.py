@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .document import HISTORY_TABLE_DAYS
+from .risk_ii_section import risk_ii_markdown
 from .risk_section import render_risk_markdown
 
 TOP_POSITIONS = 15
@@ -296,6 +297,7 @@ def summary_preview(doc: dict) -> str:
 def render_markdown(doc: dict) -> str:
     sections = [_header(doc), _summary(doc), _positions(doc), _tags(doc), _greeks(doc),
                 _factors(doc), _market_risk(doc), _stress(doc), _correlations(doc),
+                *risk_ii_markdown(doc),  # backtest, P&L attribution, performance (§7.6-7.8)
                 _issues(doc), _history(doc)]
     # schema 1.1: the Risk section, before the scenario tables
     at = next(i for i, s in enumerate(sections) if s[0].startswith("## Market risk"))

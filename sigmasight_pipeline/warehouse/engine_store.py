@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.engine import Connection
 
 from .fetch import fetch_frame, uuid_as_text
+from .tables import portfolio_snapshots
 
 
 def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
@@ -31,3 +32,42 @@ def snapshot_dates_before(conn: Connection, table: Table, day: dt.date) -> set[s
     """Portfolio ids that have any row in ``table`` dated before ``day``."""
     q = select(table.c.portfolio_id).where(table.c.date < day).distinct()
     return {str(r[0]) for r in conn.execute(q)}
+
+
+def read_snapshot_history(conn: Connection, end: dt.date, columns: Sequence[str],
+                          start: dt.date | None = None) -> pd.DataFrame:
+    """(portfolio_id as text, *columns) of every portfolio_snapshots row up to ``end``
+    (from ``start`` when given), ordered by date: the series the performance, volatility
+    and backtest windows run over."""
+    snaps = portfolio_snapshots
+    cols = [c for c in columns if c != "portfolio_id"]
+    q = select(uuid_as_text(snaps.c.portfolio_id), *(snaps.c[c] for c in cols)).where(
+        snaps.c.date <= end)
+    if start is not None:
+        q = q.where(snaps.c.date >= start)
+    q = q.order_by(snaps.c.date, snaps.c.portfolio_id)
+    return fetch_frame(conn, q, ["portfolio_id", *cols])
+
+
+class MissingTableError(RuntimeError):
+    """A table another release creates is not in the warehouse yet."""
+
+
+def read_var_history(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """(date, portfolio_id, method, confidence, var) of the 1-day portfolio_var rows dated
+    in [start, end] (SPEC §7.5). Raises :class:`MissingTableError` naming the table when
+    the warehouse has no portfolio_var (Portfolio risk I not migrated/materialized)."""
+    exists = conn.execute(text("SELECT to_regclass('sigmasight.portfolio_var')")).scalar()
+    if exists is None:
+        raise MissingTableError(
+            "sigmasight.portfolio_var does not exist: the VaR backtest needs Portfolio risk I "
+            "(SPEC §7.5); run `sigmasight db upgrade` with that release and materialize "
+            "portfolio_var first")
+    rows = conn.execute(text(
+        "SELECT date, portfolio_id::text, method, confidence, var FROM sigmasight.portfolio_var"
+        " WHERE horizon_days = 1 AND date BETWEEN :start AND :end ORDER BY date, portfolio_id"),
+        {"start": start, "end": end}).all()
+    out = pd.DataFrame(rows, columns=["date", "portfolio_id", "method", "confidence", "var"])
+    out["var"] = pd.to_numeric(out["var"], errors="coerce").astype(float)
+    out["confidence"] = out["confidence"].astype(float)
+    return out

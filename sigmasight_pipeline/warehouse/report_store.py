@@ -75,6 +75,7 @@ def read_report_inputs(conn: Connection, day: dt.date,
         frames[name] = _position_rows(getattr(t, name), read_days(conn, security, day),
                                       frames["position_values"], positions)
     window = sessions_back(day, history_days) or [day]
+    history = _read_window(conn, t.portfolio_snapshots, window[0], day)
     return ReportInputs(
         day=day,
         portfolios=read_portfolios(conn).assign(
@@ -83,9 +84,27 @@ def read_report_inputs(conn: Connection, day: dt.date,
         tags=read_tags(conn),
         securities=read_securities(conn),
         tables=frames,
-        history=_read_window(conn, t.portfolio_snapshots, window[0], day),
+        history=history,
         exposure_history=_read_window(conn, t.portfolio_exposures, window[0], day),
+        risk_ii=read_risk_ii_inputs(conn, day, window, history),
     )
+
+
+def read_risk_ii_inputs(conn: Connection, day: dt.date, window: list[dt.date],
+                        history: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of the Backtest, P&L attribution and Performance sections (SPEC §7.6-7.8)."""
+    from ..reports.risk_ii_section import ATTRIBUTION_DAYS, BACKTEST_CONFIDENCE
+
+    frames = {name: _read_window(conn, getattr(t, name), day, day)
+              for name in ("var_backtests", "portfolio_performance", "portfolio_volatility")}
+    recent = sessions_back(day, ATTRIBUTION_DAYS) or [day]
+    frames["pnl_attribution"] = _read_window(conn, t.pnl_attribution, recent[0], day)
+    before = sessions_back(window[0], 2)[0]  # the VaR of the session before the first day
+    var = _read_window(conn, t.portfolio_var, before, day)
+    frames["var_history"] = var[(var["horizon_days"] == 1)
+                                & ((var["confidence"] - BACKTEST_CONFIDENCE).abs() < 1e-9)]
+    frames["history"] = history
+    return frames
 
 
 def find_portfolio(conn: Connection, name: str) -> dict | None:

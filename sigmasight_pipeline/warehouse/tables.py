@@ -519,3 +519,80 @@ position_risk_contributions = Table(
     Column("component_es_hist", Float),  # $ of historical ES 97.5 % 1-day; NULL if none
     PrimaryKeyConstraint("date", "portfolio_id", "position_id"),
 )
+
+# --- portfolio risk II: backtests, P&L attribution, performance, volatility (SPEC §7.6-7.8) --
+
+var_backtests = Table(
+    "var_backtests",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("method", Text, nullable=False),  # parametric historical
+    Column("confidence", Float, nullable=False),  # 0.95 0.975 0.99
+    Column("pnl_type", Text, nullable=False),  # actual hypothetical
+    Column("observations", Integer, nullable=False),
+    Column("exceptions", Integer, nullable=False),
+    Column("expected_exceptions", Float),  # NULL with flag insufficient_history
+    Column("kupiec_lr", Float),
+    Column("kupiec_p", Float),
+    Column("christoffersen_lr", Float),
+    Column("christoffersen_p", Float),
+    Column("cc_lr", Float),
+    Column("cc_p", Float),
+    Column("zone", Text),  # green yellow red at 0.99; NULL otherwise
+    Column("skipped", Integer, nullable=False),  # days with a P&L but no previous-session VaR
+    Column("note", Text),
+    _flags(),
+    PrimaryKeyConstraint("date", "portfolio_id", "method", "confidence", "pnl_type"),
+)
+
+pnl_attribution = Table(
+    "pnl_attribution",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("component", Text, nullable=False),
+    Column("pnl", Float, nullable=False),
+    PrimaryKeyConstraint("date", "portfolio_id", "component"),
+)
+
+portfolio_performance = Table(
+    "portfolio_performance",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("period", Text, nullable=False),  # 21d 63d 252d inception
+    Column("n_obs", Integer, nullable=False),
+    Column("annualized_return", Float),
+    Column("annualized_vol", Float),
+    Column("sharpe", Float),
+    Column("sortino", Float),
+    Column("max_drawdown", Float),
+    Column("drawdown_peak_date", Date),
+    Column("drawdown_trough_date", Date),
+    Column("calmar", Float),
+    Column("best_day", Float),
+    Column("worst_day", Float),
+    Column("hit_ratio", Float),
+    Column("beta_spy", Float),
+    Column("correlation_spy", Float),
+    Column("tracking_error", Float),
+    Column("information_ratio", Float),
+    _flags(),
+    PrimaryKeyConstraint("date", "portfolio_id", "period"),
+)
+
+portfolio_volatility = Table(
+    "portfolio_volatility",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("realized_21d", Float),
+    Column("realized_63d", Float),
+    Column("ewma_vol", Float),
+    Column("har_forecast", Float),  # NULL with flag har_negative or insufficient_history
+    Column("realized_21d_percentile", Float),
+    Column("n_obs", Integer, nullable=False),
+    _flags(),
+    PrimaryKeyConstraint("date", "portfolio_id"),
+)
