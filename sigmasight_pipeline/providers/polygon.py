@@ -72,6 +72,7 @@ from sigmasight_pipeline.providers.http_retry import (
     request_with_retries,
     retry_after_seconds,
 )
+from sigmasight_pipeline.providers.sectors import gics_sector_of_sic
 
 logger = logging.getLogger(__name__)
 
@@ -331,8 +332,9 @@ class PolygonProvider:
     def securities(self, symbols: Sequence[str]) -> pd.DataFrame:
         """Name, asset class, sector and industry (SECURITY_COLUMNS) from ticker details.
 
-        ``sector`` is the SIC division of Polygon's ``sic_code`` and ``industry`` its
-        ``sic_description`` (Polygon has no GICS sectors); both are empty for funds.
+        ``sector`` is the GICS sector of Polygon's ``sic_code`` by the packaged SIC → GICS
+        table (:func:`~sigmasight_pipeline.providers.sectors.gics_sector_of_sic`; Polygon has
+        no GICS sectors) and ``industry`` its ``sic_description``; both are empty for funds.
         OCC option symbols are described from the code itself, without a request.
         """
         rows = []
@@ -355,7 +357,7 @@ class PolygonProvider:
                     "symbol": symbol,
                     "name": _text(details.name),
                     "asset_class": asset_class(details.type, details.market, ticker),
-                    "sector": sic_division(details.sic_code),
+                    "sector": gics_sector_of_sic(details.sic_code),
                     "industry": industry.title() if industry else None,
                     "source": self.source,
                 }
