@@ -17,11 +17,19 @@ from .defs.positions import assets as positions_assets
 from .defs.reports import assets as reports_assets
 from .defs.risk import assets as risk_assets
 from .defs.risk import checks as risk_checks
-from .defs.risk import correlation_assets, engine_checks, factor_assets, scenario_assets
+from .defs.risk import (
+    correlation_assets,
+    engine_checks,
+    exposure_view_assets,
+    exposure_view_checks,
+    factor_assets,
+    scenario_assets,
+)
 from .resources import default_resources
 
 _MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, factor_assets,
-            scenario_assets, correlation_assets, engine_checks, reports_assets]
+            scenario_assets, correlation_assets, engine_checks, exposure_view_assets,
+            exposure_view_checks, reports_assets]
 
 #: who answers for each group's assets (shown in the UI, filterable)
 OWNERS = {
