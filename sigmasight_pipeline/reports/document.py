@@ -18,6 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..engines.sectors import UNCLASSIFIED as UNCLASSIFIED_SECTOR
+from ..engines.sectors import sector_of_symbols
+from .exposure_views import limits_section, sectors_concentration_section
 from .files import portfolio_slug
 from .inputs import ReportInputs
 
@@ -201,6 +204,10 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     irb = inputs.table("position_interest_rate_betas")
     irb = irb[irb["position_id"].isin(ids)].set_index("position_id")
 
+    sector_symbols = book["underlying_symbol"].where(
+        book["position_type"].isin(OPTION_TYPES), book["symbol"]).drop_duplicates()
+    sector_buckets = dict(zip(sector_symbols, sector_of_symbols(
+        sector_symbols, inputs.securities), strict=True))
     rows = []
     for pos in _records(book):
         pos_id = pos["position_id"]
@@ -243,7 +250,9 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
                                 else None),
             "tags": row_tags,
             "strategy_tags": [t for t in row_tags if t in STRATEGY_TAGS],
-            "sector": _str(sec.get("sector")),
+            # the bucket sector_exposures counts it under (GICS sector, ETF, Mutual fund,
+            # (unclassified)): the CSV's Sector column agrees with the Sectors section
+            "sector": sector_buckets.get(sector_symbol, UNCLASSIFIED_SECTOR),
             "industry": _str(sec.get("industry")),
             "asset_class": _str(sec.get("asset_class")) if not option else "option",
         }
@@ -511,4 +520,7 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "stress_tests": _stress(inputs, portfolio_id),
         "correlations": _correlations(inputs, portfolio_id),
         "history": _history(inputs, portfolio_id),
+        # second release, SPEC §7.9
+        "sectors_concentration": sectors_concentration_section(inputs, portfolio_id),
+        "limits": limits_section(inputs, portfolio_id),
     }

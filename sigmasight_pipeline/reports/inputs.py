@@ -22,6 +22,10 @@ OPTIONAL_TABLES = (
     "stress_test_results",
     "position_correlations",
     "correlation_summaries",
+    # exposure views (SPEC §7.9)
+    "sector_exposures",
+    "portfolio_concentration",
+    "limit_checks",
 )
 
 

@@ -50,6 +50,9 @@ REPORT_INPUTS = [
     AssetKey("stress_test_results"),
     AssetKey("position_correlations"),
     AssetKey("correlation_summaries"),
+    AssetKey("sector_exposures"),
+    AssetKey("portfolio_concentration"),
+    AssetKey("limit_checks"),
 ]
 
 #: asset name → the file formats it owns
