@@ -44,6 +44,16 @@ def sector_gross_sums_to_portfolio_gross(context: AssetCheckExecutionContext,
     return _result(bad, len(rows), "portfolios whose sector gross differs from their gross")
 
 
+def _describe(breaches) -> str:
+    """"N breach(es) on D day(s); on <last day>: <portfolio> <limit> <value> > <threshold>"."""
+    last = breaches["date"].max()
+    latest = "; ".join(
+        f"{r.name} {r.limit_name} {r.value:,.4g} {'>' if r.limit_name.startswith('max_') else '<'}"
+        f" {r.threshold:,.4g}" for r in breaches[breaches["date"] == last].itertuples())
+    return (f"{len(breaches)} limit breach(es) on {breaches['date'].nunique()} day(s); "
+            f"on {last}: {latest}")
+
+
 @asset_check(asset=limit_checks_asset, blocking=False,
              description="Warns (does not block) when any portfolio breaches a limit; the "
                          "breaches are listed per day in the metadata.")
@@ -58,12 +68,7 @@ def no_limit_breaches(context: AssetCheckExecutionContext, warehouse: WarehouseR
     return AssetCheckResult(
         passed=breaches.empty,
         severity=AssetCheckSeverity.WARN,
-        description=None if breaches.empty else
-        f"{len(breaches)} limit breach(es): " + "; ".join(
-            f"{r.date} {r.name} {r.limit_name} {r.value:,.4g} > {r.threshold:,.4g}"
-            if r.limit_name.startswith("max_") else
-            f"{r.date} {r.name} {r.limit_name} {r.value:,.4g} < {r.threshold:,.4g}"
-            for r in breaches.head(5).itertuples()),
+        description=None if breaches.empty else _describe(breaches),
         metadata={"limits_checked": len(rows), "breaches": len(breaches),
                   "breaches_per_day": per_day,
                   "not_available": int((rows["status"] == "not_available").sum()),
