@@ -95,20 +95,6 @@ INDEX_TICKERS = {
 #: Polygon ticker types → SPEC asset_class.
 ETF_TYPES = frozenset({"ETF", "ETN", "ETV", "ETS"})
 FUND_TYPES = frozenset({"FUND"})
-#: SIC divisions by the first two digits of the SIC code (the US SEC's classification).
-SIC_DIVISIONS: tuple[tuple[int, int, str], ...] = (
-    (1, 9, "Agriculture, Forestry and Fishing"),
-    (10, 14, "Mining"),
-    (15, 17, "Construction"),
-    (20, 39, "Manufacturing"),
-    (40, 49, "Transportation, Communications, Electric, Gas and Sanitary Services"),
-    (50, 51, "Wholesale Trade"),
-    (52, 59, "Retail Trade"),
-    (60, 67, "Finance, Insurance and Real Estate"),
-    (70, 89, "Services"),
-    (91, 97, "Public Administration"),
-    (99, 99, "Nonclassifiable Establishments"),
-)
 
 OCC_PATTERN = re.compile(
     r"^(?P<root>[A-Z0-9.]{1,6})(?P<expiry>\d{6})(?P<right>[CP])(?P<strike>\d{8})$"
@@ -621,17 +607,6 @@ def asset_class(polygon_type: str | None, market: str | None, ticker: str = "") 
     if kind in FUND_TYPES:
         return "mutual_fund"
     return "equity"
-
-
-def sic_division(sic_code: Any) -> str | None:
-    text = _text(sic_code)
-    if not text or not text[:2].isdigit():
-        return None
-    major = int(text[:2])
-    for low, high, name in SIC_DIVISIONS:
-        if low <= major <= high:
-            return name
-    return None
 
 
 def bars_frame(aggs: Iterable[Any]) -> pd.DataFrame:
