@@ -119,10 +119,17 @@ def portfolio_concentration_asset(context: AssetExecutionContext, warehouse: War
 
 
 def limits_config(known_names) -> LimitsConfig:
-    """SIGMASIGHT_LIMITS (or the packaged limits.yaml), read and validated now."""
+    """SIGMASIGHT_LIMITS (or the packaged limits.yaml), read and validated now.
+
+    Portfolio names must exist only in a file the user points SIGMASIGHT_LIMITS at: the
+    packaged file's entries are for the demo portfolios, and a warehouse without them
+    applies its defaults.
+    """
+    path = get_settings().limits
     try:
-        config = load_limits(get_settings().limits)
-        config.check_portfolios(known_names)
+        config = load_limits(path)
+        if path is not None:
+            config.check_portfolios(known_names)
     except LimitsFileError as exc:  # a user edited the file: say where it is wrong
         raise Failure(description=f"limits file is invalid: {exc}", allow_retries=False
                       ) from exc
