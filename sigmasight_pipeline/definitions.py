@@ -20,6 +20,8 @@ from .defs.risk import checks as risk_checks
 from .defs.risk import (
     correlation_assets,
     engine_checks,
+    exposure_view_assets,
+    exposure_view_checks,
     factor_assets,
     scenario_assets,
     var_assets,
@@ -31,6 +33,7 @@ _MODULES = [positions_assets, market_data_assets, risk_assets, risk_checks, fact
             scenario_assets, correlation_assets, engine_checks, reports_assets]
 _MODULES += [var_assets]  # portfolio risk I (SPEC §7.1-7.5)
 _MODULES += [risk_performance_assets]  # portfolio risk II (SPEC §7.6-7.8)
+_MODULES += [exposure_view_assets, exposure_view_checks]  # sectors, concentration, limits (§7.9)
 
 #: who answers for each group's assets (shown in the UI, filterable)
 OWNERS = {

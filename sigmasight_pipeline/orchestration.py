@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dagster import (
+    AssetCheckSeverity,
     AssetsDefinition,
     DagsterEventType,
     DagsterInstance,
@@ -67,8 +68,11 @@ def _describe(event, materialized: dict) -> str | None:
         rows = f", {entry['rows']} rows" if entry["rows"] is not None else ""
         return f"materialized {entry['asset']}{span}{rows}"
     if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
-        return (f"check {data.asset_key.to_user_string()}:{data.check_name} "
+        line = (f"check {data.asset_key.to_user_string()}:{data.check_name} "
                 f"{'passed' if data.passed else 'FAILED'}")
+        if not data.passed and data.severity == AssetCheckSeverity.WARN and data.description:
+            line += f" (warning, not blocking: {data.description})"
+        return line
     if kind == DagsterEventType.STEP_FAILURE:
         return f"FAILED {step}: {_failure_message(data.error)}"
     if kind == DagsterEventType.STEP_UP_FOR_RETRY:
@@ -186,6 +190,8 @@ class RunReport:
     seconds: float = 0.0
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    #: failed checks of severity WARN (e.g. a limit breach): findings, not broken results
+    warned_checks: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)
     report_paths: list[str] = field(default_factory=list)
@@ -293,7 +299,9 @@ def _collect(instance: DagsterInstance, run_id: str, report: RunReport) -> None:
         else:
             data = event.event_specific_data
             if not data.passed:
-                report.failed_checks.append(
+                found = (report.warned_checks if data.severity == AssetCheckSeverity.WARN
+                         else report.failed_checks)
+                found.append(
                     f"{data.asset_key.to_user_string()}:{data.check_name}"
                     + (f" [{data.partition}]" if getattr(data, "partition", None) else ""))
 
@@ -348,6 +356,8 @@ def summary_table(report: RunReport, slowest: int = 5):
     table.add_section()
     table.add_row("failed steps", ", ".join(report.failed_steps) or "none")
     table.add_row("failed asset checks", "\n".join(report.failed_checks) or "none")
+    if report.warned_checks:
+        table.add_row("asset check warnings", "\n".join(report.warned_checks))
     top = sorted(report.step_seconds.items(), key=lambda kv: -kv[1])[:slowest]
     if top:
         table.add_row("slowest steps", "\n".join(f"{s}: {sec:.1f} s" for s, sec in top))

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     var_scenarios: int = Field(
         default=250, ge=1, le=2520, validation_alias=AliasChoices("SIGMASIGHT_VAR_SCENARIOS")
     )
+    #: the per-portfolio risk limits (SPEC §7.9); None = the packaged data/limits.yaml
+    limits: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_LIMITS")
+    )
     #: seed of the simulated market
     simulation_seed: int = Field(
         default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED")

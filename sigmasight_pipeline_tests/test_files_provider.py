@@ -304,3 +304,16 @@ def test_a_stray_field_is_reported(tmp_path):
     _write(tmp_path / "prices.csv", "date,symbol,close\n2024-06-03,AAPL,1\n2024-06-04,AAPL,2,3")
     with pytest.raises(ProviderDataError, match="line 3: 4 fields but the header has 3"):
         FilesProvider(tmp_path).prices(["AAPL"], START, END)
+
+
+def test_securities_csv_supplies_sectors(tmp_path):
+    _write(tmp_path / "prices.csv", "date,symbol,close\n2024-06-03,AAPL,190.5\n"
+                                    "2024-06-03,SPY,530\n2024-06-03,NEWCO,10")
+    _write(tmp_path / "treasury_yields.csv", "date,series_id,value\n2024-06-03,DGS10,4.41")
+    _write(tmp_path / "securities.csv", "symbol,name,asset_class,sector,industry\n"
+                                        "AAPL,Apple Inc.,equity,Information Technology,Hardware\n"
+                                        "SPY,SPDR S&P 500,etf,,\n")
+    refs = FilesProvider(tmp_path).securities(["AAPL", "SPY", "NEWCO"]).set_index("symbol")
+    assert refs.loc["AAPL", "sector"] == "Information Technology"
+    assert refs.loc["SPY", "asset_class"] == "etf" and pd.isna(refs.loc["SPY", "sector"])
+    assert pd.isna(refs.loc["NEWCO", "sector"])  # unlisted: reported as "(unclassified)"

@@ -410,11 +410,12 @@ def test_securities_success_partial_and_absent(server, recorder):
     rows = frame.set_index("symbol").to_dict("index")
     assert set(rows) == {"AAPL", "SPY", "BRK-B", "VIX", "NONAME", "AAPL250815P00200000"}
     assert rows["AAPL"] == {"name": "Apple Inc.", "asset_class": "equity",
-                            "sector": "Manufacturing", "industry": "Electronic Computers",
+                            "sector": "Information Technology",  # SIC 3571 → GICS
+                            "industry": "Electronic Computers",
                             "source": "polygon"}
     assert rows["SPY"]["asset_class"] == "etf"
     assert pd.isna(rows["SPY"]["sector"]) and pd.isna(rows["SPY"]["industry"])
-    assert rows["BRK-B"]["sector"] == "Finance, Insurance and Real Estate"
+    assert rows["BRK-B"]["sector"] == "Financials"  # SIC 6331
     assert rows["VIX"]["asset_class"] == "index"
     assert pd.isna(rows["NONAME"]["name"]) and rows["NONAME"]["asset_class"] == "equity"
     assert rows["AAPL250815P00200000"]["asset_class"] == "option"
@@ -579,3 +580,42 @@ def test_dividend_factors():
     closes = pd.Series([100.0, 100.0, 99.0, 98.0]).to_numpy()
     factors = dividend_factors(dates, closes, [(D30, 1.0), (J01, 0.99), (D26, 5.0)])
     assert factors.tolist() == pytest.approx([0.99 * 0.99, 0.99 * 0.99, 0.99, 1.0])
+
+
+# -- GICS sectors from SIC codes -------------------------------------------------------------
+
+#: (ticker, SIC code Polygon reports, the company's actual GICS sector as S&P/MSCI publish it)
+SIC_CASES = [
+    ("TSLA", "3711", "Consumer Discretionary"),   # motor vehicles
+    ("JNJ", "2834", "Health Care"),               # pharmaceutical preparations
+    ("UNH", "6324", "Health Care"),               # hospital & medical service plans
+    ("GOOGL", "7370", "Communication Services"),  # interactive media
+    ("MSFT", "7372", "Information Technology"),   # prepackaged software
+    ("NVDA", "3674", "Information Technology"),   # semiconductors
+    ("XOM", "2911", "Energy"),                    # petroleum refining
+    ("PG", "2840", "Consumer Staples"),           # soaps, detergents
+    ("NEE", "4911", "Utilities"),                 # electric services
+    ("O", "6798", "Real Estate"),                 # REIT
+    ("JPM", "6021", "Financials"),                # national commercial banks
+    ("GE", "3724", "Industrials"),                # aircraft engines
+    ("NFLX", "7841", "Communication Services"),   # video tape rental
+    ("LIN", "2810", "Materials"),                 # industrial inorganic chemicals
+    ("KMI", "4922", "Energy"),                    # natural gas transmission
+    ("WMT", "5331", "Consumer Staples"),          # variety stores
+    ("AMZN", "5961", "Consumer Discretionary"),   # catalog & mail-order houses
+]
+
+
+def test_securities_sector_is_the_gics_sector_of_the_sic_code(server, recorder):
+    for ticker, sic, _ in SIC_CASES:
+        server.expect_request(f"/v3/reference/tickers/{ticker}").respond_with_json(details(
+            ticker, name=ticker, market="stocks", type="CS", sic_code=sic,
+            sic_description="X"))
+    server.expect_request("/v3/reference/tickers/SHELL").respond_with_json(details(
+        "SHELL", name="Blank check", market="stocks", type="CS", sic_code="9995",
+        sic_description="NON-OPERATING ESTABLISHMENTS"))
+    frame = make_provider(server, recorder).securities([t for t, _, _ in SIC_CASES] + ["SHELL"])
+    sectors = frame.set_index("symbol")["sector"].to_dict()
+    assert {t: sectors[t] for t, _, _ in SIC_CASES} == {t: g for t, _, g in SIC_CASES}
+    assert pd.isna(sectors["SHELL"])  # 99xx nonclassifiable: no sector → "(unclassified)"
+    assert len(server.log) == len(SIC_CASES) + 1

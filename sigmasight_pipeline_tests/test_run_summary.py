@@ -7,6 +7,7 @@ import datetime as dt
 from click.testing import CliRunner
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     DagsterInstance,
     asset,
     asset_check,
@@ -79,3 +80,20 @@ def test_failed_asset_checks_come_from_the_run_events():
     assert set(report.step_seconds) >= {"book_value"}
     table = summary_table(report)
     assert table.row_count > 0
+
+
+def test_warn_checks_are_warnings_not_failures():
+    @asset
+    def exposure() -> int:
+        return 1
+
+    @asset_check(asset=exposure, blocking=False)
+    def within_limit() -> AssetCheckResult:
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN,
+                                description="1 limit breach(es)")
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([exposure, within_limit], instance=instance, raise_on_error=False)
+        report = RunReport(days=[dt.date(2025, 6, 30)], run_ids=[result.run_id])
+        _collect(instance, result.run_id, report)
+    assert report.failed_checks == [] and report.warned_checks == ["exposure:within_limit"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from sigmasight_pipeline.providers.base import (
     YIELD_COLUMNS,
     MarketDataProvider,
 )
+from sigmasight_pipeline.providers.sectors import GICS_SECTORS
 from sigmasight_pipeline.providers.simulated import PROFILES, REFERENCE, SimulatedProvider
 
 DEMO_CSV = Path(__file__).resolve().parents[1] / "sigmasight_pipeline" / "data" / (
@@ -355,13 +357,17 @@ def test_securities_reference_table(provider):
     ).set_index("symbol")
     assert list(refs.reset_index().columns) == SECURITY_COLUMNS
     assert refs.loc["AAPL", "asset_class"] == "equity"
-    assert refs.loc["AAPL", "sector"] == "Technology"
+    assert refs.loc["AAPL", "sector"] == "Information Technology"  # GICS
     assert refs.loc["SPY", "asset_class"] == "etf"
     assert refs.loc["FXNAX", "asset_class"] == "mutual_fund"
     assert refs.loc["VIX", "asset_class"] == "index"
     assert refs.loc["AAPL250815P00200000", "asset_class"] == "option"
     assert refs.loc["NEWCO", "name"] == "NEWCO"
-    assert refs.loc["NEWCO", "asset_class"] == "equity" and refs.loc["NEWCO", "sector"] is None
+    assert refs.loc["NEWCO", "asset_class"] == "equity"
+    # an invented ticker gets a hashed GICS sector: CRC-32("NEWCO") mod 11, stable
+    assert refs.loc["NEWCO", "sector"] == GICS_SECTORS[zlib.crc32(b"NEWCO") % 11]
+    assert provider.securities(["NEWCO"])["sector"].iloc[0] == refs.loc["NEWCO", "sector"]
+    assert refs.loc["SPY", "sector"] is None and refs.loc["FXNAX", "sector"] is None
     assert set(refs["source"]) == {"simulated"}
     for symbol in ["SPY", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV", "QQQ", "VIX"]:
         assert symbol in REFERENCE

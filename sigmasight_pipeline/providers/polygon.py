@@ -72,6 +72,7 @@ from sigmasight_pipeline.providers.http_retry import (
     request_with_retries,
     retry_after_seconds,
 )
+from sigmasight_pipeline.providers.sectors import gics_sector_of_sic
 
 logger = logging.getLogger(__name__)
 
@@ -94,20 +95,6 @@ INDEX_TICKERS = {
 #: Polygon ticker types → SPEC asset_class.
 ETF_TYPES = frozenset({"ETF", "ETN", "ETV", "ETS"})
 FUND_TYPES = frozenset({"FUND"})
-#: SIC divisions by the first two digits of the SIC code (the US SEC's classification).
-SIC_DIVISIONS: tuple[tuple[int, int, str], ...] = (
-    (1, 9, "Agriculture, Forestry and Fishing"),
-    (10, 14, "Mining"),
-    (15, 17, "Construction"),
-    (20, 39, "Manufacturing"),
-    (40, 49, "Transportation, Communications, Electric, Gas and Sanitary Services"),
-    (50, 51, "Wholesale Trade"),
-    (52, 59, "Retail Trade"),
-    (60, 67, "Finance, Insurance and Real Estate"),
-    (70, 89, "Services"),
-    (91, 97, "Public Administration"),
-    (99, 99, "Nonclassifiable Establishments"),
-)
 
 OCC_PATTERN = re.compile(
     r"^(?P<root>[A-Z0-9.]{1,6})(?P<expiry>\d{6})(?P<right>[CP])(?P<strike>\d{8})$"
@@ -331,8 +318,9 @@ class PolygonProvider:
     def securities(self, symbols: Sequence[str]) -> pd.DataFrame:
         """Name, asset class, sector and industry (SECURITY_COLUMNS) from ticker details.
 
-        ``sector`` is the SIC division of Polygon's ``sic_code`` and ``industry`` its
-        ``sic_description`` (Polygon has no GICS sectors); both are empty for funds.
+        ``sector`` is the GICS sector of Polygon's ``sic_code`` by the packaged SIC → GICS
+        table (:func:`~sigmasight_pipeline.providers.sectors.gics_sector_of_sic`; Polygon has
+        no GICS sectors) and ``industry`` its ``sic_description``; both are empty for funds.
         OCC option symbols are described from the code itself, without a request.
         """
         rows = []
@@ -355,7 +343,7 @@ class PolygonProvider:
                     "symbol": symbol,
                     "name": _text(details.name),
                     "asset_class": asset_class(details.type, details.market, ticker),
-                    "sector": sic_division(details.sic_code),
+                    "sector": gics_sector_of_sic(details.sic_code),
                     "industry": industry.title() if industry else None,
                     "source": self.source,
                 }
@@ -619,17 +607,6 @@ def asset_class(polygon_type: str | None, market: str | None, ticker: str = "") 
     if kind in FUND_TYPES:
         return "mutual_fund"
     return "equity"
-
-
-def sic_division(sic_code: Any) -> str | None:
-    text = _text(sic_code)
-    if not text or not text[:2].isdigit():
-        return None
-    major = int(text[:2])
-    for low, high, name in SIC_DIVISIONS:
-        if low <= major <= high:
-            return name
-    return None
 
 
 def bars_frame(aggs: Iterable[Any]) -> pd.DataFrame:

@@ -75,6 +75,7 @@ from .base import (
     YIELD_COLUMNS,
     empty_frame,
 )
+from .sectors import hashed_gics_sector
 
 __all__ = ["SimulatedProvider", "TICKER_PATTERN", "OCC_PATTERN"]
 
@@ -268,37 +269,40 @@ VIX = "VIX"
 VIX_SKEW, VIX_CURVATURE = -0.8, 0.5  # call skew: upside strikes carry more vol
 OPTION_VOL_PREMIUM = 1.05  # implied over model volatility
 
-#: name, asset_class, sector, industry
+#: name, asset_class, sector (GICS; None for funds, ETFs and indices without one), industry
 REFERENCE: dict[str, tuple[str, str, str | None, str | None]] = {
-    "AAPL": ("Apple Inc.", "equity", "Technology", "Consumer Electronics"),
-    "MSFT": ("Microsoft Corporation", "equity", "Technology", "Software - Infrastructure"),
-    "AMZN": ("Amazon.com, Inc.", "equity", "Consumer Cyclical", "Internet Retail"),
+    "AAPL": ("Apple Inc.", "equity", "Information Technology", "Consumer Electronics"),
+    "MSFT": ("Microsoft Corporation", "equity", "Information Technology",
+             "Software - Infrastructure"),
+    "AMZN": ("Amazon.com, Inc.", "equity", "Consumer Discretionary", "Internet Retail"),
     "GOOGL": ("Alphabet Inc. Class A", "equity", "Communication Services",
               "Internet Content & Information"),
-    "TSLA": ("Tesla, Inc.", "equity", "Consumer Cyclical", "Auto Manufacturers"),
-    "NVDA": ("NVIDIA Corporation", "equity", "Technology", "Semiconductors"),
+    "TSLA": ("Tesla, Inc.", "equity", "Consumer Discretionary", "Auto Manufacturers"),
+    "NVDA": ("NVIDIA Corporation", "equity", "Information Technology", "Semiconductors"),
     "META": ("Meta Platforms, Inc. Class A", "equity", "Communication Services",
              "Internet Content & Information"),
-    "AMD": ("Advanced Micro Devices, Inc.", "equity", "Technology", "Semiconductors"),
+    "AMD": ("Advanced Micro Devices, Inc.", "equity", "Information Technology",
+            "Semiconductors"),
     "NFLX": ("Netflix, Inc.", "equity", "Communication Services", "Entertainment"),
-    "SHOP": ("Shopify Inc. Class A", "equity", "Technology", "Software - Application"),
-    "ZOOM": ("Zoom Video Communications, Inc.", "equity", "Technology",
+    "SHOP": ("Shopify Inc. Class A", "equity", "Information Technology",
              "Software - Application"),
-    "PTON": ("Peloton Interactive, Inc.", "equity", "Consumer Cyclical", "Leisure"),
+    "ZOOM": ("Zoom Video Communications, Inc.", "equity", "Information Technology",
+             "Software - Application"),
+    "PTON": ("Peloton Interactive, Inc.", "equity", "Consumer Discretionary", "Leisure"),
     "ROKU": ("Roku, Inc.", "equity", "Communication Services", "Entertainment"),
-    "JNJ": ("Johnson & Johnson", "equity", "Healthcare", "Drug Manufacturers - General"),
-    "JPM": ("JPMorgan Chase & Co.", "equity", "Financial Services", "Banks - Diversified"),
-    "V": ("Visa Inc. Class A", "equity", "Financial Services", "Credit Services"),
-    "BRK-B": ("Berkshire Hathaway Inc. Class B", "equity", "Financial Services",
+    "JNJ": ("Johnson & Johnson", "equity", "Health Care", "Drug Manufacturers - General"),
+    "JPM": ("JPMorgan Chase & Co.", "equity", "Financials", "Banks - Diversified"),
+    "V": ("Visa Inc. Class A", "equity", "Financials", "Credit Services"),
+    "BRK-B": ("Berkshire Hathaway Inc. Class B", "equity", "Financials",
               "Insurance - Diversified"),
-    "UNH": ("UnitedHealth Group Incorporated", "equity", "Healthcare", "Healthcare Plans"),
-    "HD": ("The Home Depot, Inc.", "equity", "Consumer Cyclical", "Home Improvement Retail"),
-    "PG": ("The Procter & Gamble Company", "equity", "Consumer Defensive",
+    "UNH": ("UnitedHealth Group Incorporated", "equity", "Health Care", "Healthcare Plans"),
+    "HD": ("The Home Depot, Inc.", "equity", "Consumer Discretionary", "Home Improvement Retail"),
+    "PG": ("The Procter & Gamble Company", "equity", "Consumer Staples",
            "Household & Personal Products"),
     "XOM": ("Exxon Mobil Corporation", "equity", "Energy", "Oil & Gas Integrated"),
-    "F": ("Ford Motor Company", "equity", "Consumer Cyclical", "Auto Manufacturers"),
+    "F": ("Ford Motor Company", "equity", "Consumer Discretionary", "Auto Manufacturers"),
     "GE": ("GE Aerospace", "equity", "Industrials", "Aerospace & Defense"),
-    "C": ("Citigroup Inc.", "equity", "Financial Services", "Banks - Diversified"),
+    "C": ("Citigroup Inc.", "equity", "Financials", "Banks - Diversified"),
     "SPY": ("SPDR S&P 500 ETF Trust", "etf", None, "Large Blend"),
     "VTV": ("Vanguard Value ETF", "etf", None, "Large Value"),
     "VUG": ("Vanguard Growth ETF", "etf", None, "Large Growth"),
@@ -321,6 +325,11 @@ REFERENCE: dict[str, tuple[str, str, str | None, str | None]] = {
               None, "Foreign Large Blend"),
     "VIX": ("CBOE Volatility Index", "index", None, None),
 }
+
+
+def _invented_sector(symbol: str) -> str:
+    """The sector of a ticker the simulated market invents: stable per symbol (hashed)."""
+    return hashed_gics_sector(symbol)
 
 
 def _crc(text: str) -> int:
@@ -785,9 +794,9 @@ class SimulatedProvider:
         })[OPTION_QUOTE_COLUMNS]
 
     def securities(self, symbols: Sequence[str]) -> pd.DataFrame:
-        """Reference data: the built-in table for the demo symbols and factor ETFs; OCC
-        option symbols as ``option``; any other known ticker as a generic equity named
-        after itself (sector and industry unknown)."""
+        """Reference data: the built-in table for the demo symbols and factor ETFs (real
+        GICS sectors); OCC option symbols as ``option``; any other known ticker as a generic
+        equity named after itself with a hashed GICS sector (:func:`_invented_sector`)."""
         rows = []
         for s in dict.fromkeys(symbols):
             if not isinstance(s, str) or s in self.unknown_symbols:
@@ -804,7 +813,7 @@ class SimulatedProvider:
             elif s in REFERENCE:
                 rows.append((s, *REFERENCE[s]))
             elif self._is_known(s):
-                rows.append((s, s, "equity", None, None))
+                rows.append((s, s, "equity", _invented_sector(s), None))
         if not rows:
             return empty_frame(SECURITY_COLUMNS)
         frame = pd.DataFrame(rows, columns=SECURITY_COLUMNS[:-1], dtype=object)

@@ -18,11 +18,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..engines.sectors import UNCLASSIFIED as UNCLASSIFIED_SECTOR
+from ..engines.sectors import sector_of_symbols
+from .exposure_views import limits_section, sectors_concentration_section
 from .files import portfolio_slug
 from .inputs import ReportInputs
 from .risk_ii_section import risk_ii_blocks
 
-SCHEMA_VERSION = "1.2.0"  # 1.1: Risk; 1.2: Backtest, P&L attribution, Performance (SPEC §6)
+SCHEMA_VERSION = "1.2.0"  # 1.1: Risk; 1.2: Backtest, P&L attribution, Performance, Sectors, Limits
 REPORT_TYPE = "sigmasight.portfolio_report"
 MONEY_DP = 2
 OTHER_DP = 6
@@ -202,6 +205,10 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     irb = inputs.table("position_interest_rate_betas")
     irb = irb[irb["position_id"].isin(ids)].set_index("position_id")
 
+    sector_symbols = book["underlying_symbol"].where(
+        book["position_type"].isin(OPTION_TYPES), book["symbol"]).drop_duplicates()
+    sector_buckets = dict(zip(sector_symbols, sector_of_symbols(
+        sector_symbols, inputs.securities), strict=True))
     rows = []
     for pos in _records(book):
         pos_id = pos["position_id"]
@@ -244,7 +251,9 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
                                 else None),
             "tags": row_tags,
             "strategy_tags": [t for t in row_tags if t in STRATEGY_TAGS],
-            "sector": _str(sec.get("sector")),
+            # the bucket sector_exposures counts it under (GICS sector, ETF, Mutual fund,
+            # (unclassified)): the CSV's Sector column agrees with the Sectors section
+            "sector": sector_buckets.get(sector_symbol, UNCLASSIFIED_SECTOR),
             "industry": _str(sec.get("industry")),
             "asset_class": _str(sec.get("asset_class")) if not option else "option",
         }
@@ -514,6 +523,9 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "history": _history(inputs, portfolio_id),
         # Portfolio risk II (SPEC §7.6-7.8): backtest, pnl_attribution, performance
         **risk_ii_blocks(inputs.risk_ii, portfolio_id, day),
+        # second release, SPEC §7.9
+        "sectors_concentration": sectors_concentration_section(inputs, portfolio_id),
+        "limits": limits_section(inputs, portfolio_id),
     }
     _add_risk(doc, inputs, portfolio_id)
     return doc

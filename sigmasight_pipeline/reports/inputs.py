@@ -26,6 +26,10 @@ OPTIONAL_TABLES = (
     "portfolio_var",
     "factor_risk_contributions",
     "position_risk_contributions",
+    # exposure views (SPEC §7.9)
+    "sector_exposures",
+    "portfolio_concentration",
+    "limit_checks",
 )
 
 

@@ -289,6 +289,67 @@ def _history(doc: dict) -> list[str]:
                         rows, [False, True, True, True, True, True, True])]
 
 
+def _pct_points(x: float | None) -> str:
+    """A value already in percent (25.0 → 25.00)."""
+    return NA if x is None else _fixed(x, 2)
+
+
+def _sectors(doc: dict) -> list[str]:
+    s = doc["sectors_concentration"]
+    out = ["## Sectors and concentration", ""]
+    if not s["available"]:
+        return [*out, _unavailable("Sectors and concentration", s)]
+    if s["sectors"]:
+        rows = [(r["sector"], fmt_money(r["gross_exposure"]), fmt_money(r["net_exposure"]),
+                 fmt_money(r["long_exposure"]), fmt_money(r["short_exposure"]),
+                 _pct_points(r["pct_of_gross"]), r["position_count"]) for r in s["sectors"]]
+        out.append(table(["Sector", "Gross exposure (US$)", "Net exposure (US$)",
+                          "Long (US$)", "Short (US$)", "Gross (% of gross)", "Positions"],
+                         rows, [False, True, True, True, True, True, True]))
+        out += ["", f"Positions without a sector (counted under (unclassified), included in "
+                    f"the totals): {s['unclassified_positions']}."]
+    c = s["concentration"]
+    if c is not None:
+        out += ["", table(["Measure", "Value"], [
+            ("Underlyings (positions netted per underlying)", c["n_underlyings"]),
+            ("HHI (0-10,000)", fmt_num(c["hhi"], 1)),
+            ("Effective number of names", fmt_num(c["effective_n"], 2)),
+            ("Largest underlying", c["largest_underlying"] or NA),
+            ("Top 1 (% of netted exposure)", _pct_points(c["top1_pct"])),
+            ("Top 5 (%)", _pct_points(c["top5_pct"])),
+            ("Top 10 (%)", _pct_points(c["top10_pct"])),
+            ("Beta-adjusted net exposure (US$)", fmt_money(c["beta_adjusted_net_exposure"])),
+        ], [False, True])]
+    if s["reason"]:
+        out += ["", f"Note: {s['reason']}."]
+    return [*out, "", f"Method: {s['method']}"]
+
+
+def _limit_value(check: dict, key: str) -> str:
+    x = check[key]
+    if x is None:
+        return NA
+    if check["limit_name"] == "max_gross_exposure":
+        return fmt_money(x)
+    return fmt_num(x, 2)
+
+
+def _limits(doc: dict) -> list[str]:
+    lim = doc["limits"]
+    out = ["## Limits (breaches first)", ""]
+    if not lim["available"]:
+        return [*out, _unavailable("Limits", lim)]
+    out.append(f"{lim['breach_count']} breach(es), {lim['not_available_count']} not available, "
+               f"of {len(lim['checks'])} limit(s).")
+    rows = [(c["status"].upper() if c["status"] == "breach" else c["status"], c["limit_name"],
+             c["compares"], _limit_value(c, "value"),
+             ("≤ " if c["comparison"] == "max" else "≥ ") + _limit_value(c, "threshold"))
+            for c in lim["checks"]]
+    out += ["", table(["Status", "Limit", "Compares", "Value", "Limit (allowed)"], rows,
+                      [False, False, False, True, True])]
+    return [*out, "", f"Method: {lim['method']}"]
+
+
 def summary_preview(doc: dict) -> str:
     """A short Markdown block (header + summary) for Dagster metadata."""
     return "\n".join([*_header(doc), "", *_summary(doc)])
@@ -298,7 +359,7 @@ def render_markdown(doc: dict) -> str:
     sections = [_header(doc), _summary(doc), _positions(doc), _tags(doc), _greeks(doc),
                 _factors(doc), _market_risk(doc), _stress(doc), _correlations(doc),
                 *risk_ii_markdown(doc),  # backtest, P&L attribution, performance (§7.6-7.8)
-                _issues(doc), _history(doc)]
+                _sectors(doc), _limits(doc), _issues(doc), _history(doc)]
     # schema 1.1: the Risk section, before the scenario tables
     at = next(i for i, s in enumerate(sections) if s[0].startswith("## Market risk"))
     sections.insert(at, render_risk_markdown(doc))

@@ -596,3 +596,47 @@ portfolio_volatility = Table(
     _flags(),
     PrimaryKeyConstraint("date", "portfolio_id"),
 )
+# --- exposure views: sectors, concentration, limits (SPEC §7.9) ---------------------------
+
+sector_exposures = Table(
+    "sector_exposures",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("sector", Text, nullable=False),  # GICS sector, ETF, Mutual fund, (unclassified)
+    Column("gross_exposure", Float, nullable=False),
+    Column("net_exposure", Float, nullable=False),
+    Column("long_exposure", Float, nullable=False),
+    Column("short_exposure", Float, nullable=False),
+    Column("pct_of_gross", Float),  # percent (0-100); NULL when the portfolio's gross is 0
+    Column("position_count", Integer, nullable=False),
+    PrimaryKeyConstraint("date", "portfolio_id", "sector"),
+)
+
+portfolio_concentration = Table(
+    "portfolio_concentration",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("n_underlyings", Integer, nullable=False),
+    Column("hhi", Float),  # 0-10,000; NULL when every underlying nets to 0
+    Column("effective_n", Float),
+    Column("top1_pct", Float),  # percent
+    Column("top5_pct", Float),
+    Column("top10_pct", Float),
+    Column("largest_underlying", Text),
+    Column("beta_adjusted_net_exposure", Float, nullable=False),  # US$, Market beta default 1
+    PrimaryKeyConstraint("date", "portfolio_id"),
+)
+
+limit_checks = Table(
+    "limit_checks",
+    metadata,
+    Column("date", Date, nullable=False),
+    Column("portfolio_id", UUID(as_uuid=True), nullable=False),
+    Column("limit_name", Text, nullable=False),
+    Column("value", Float),  # NULL with status not_available
+    Column("threshold", Float, nullable=False),
+    Column("status", Text, nullable=False),  # ok breach not_available
+    PrimaryKeyConstraint("date", "portfolio_id", "limit_name"),
+)

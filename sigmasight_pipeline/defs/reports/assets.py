@@ -54,6 +54,9 @@ REPORT_INPUTS = [
     AssetKey("portfolio_var"),
     AssetKey("factor_risk_contributions"),
     AssetKey("position_risk_contributions"),
+    AssetKey("sector_exposures"),
+    AssetKey("portfolio_concentration"),
+    AssetKey("limit_checks"),
 ]
 
 #: asset name → the file formats it owns
