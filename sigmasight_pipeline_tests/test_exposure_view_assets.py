@@ -147,16 +147,28 @@ def test_demo_day_views_limits_var_and_reports(demo_book, run_days, cli_env, mon
         (HF, "max_single_name_pct")]
     assert breaches.value.iloc[0] == pytest.approx(hand_conc[HF]["top1_pct"])
     assert breaches.threshold.iloc[0] == 30.0
-    var_rows = limits[limits.limit_name == "max_var_99_1d_pct_gross"]
-    assert (var_rows.status == "not_available").all() and var_rows.value.isna().all()
-    assert set(limits.status) == {"ok", "breach", "not_available"}
+    # the VaR limit: 100 × parametric 99 % 1-day VaR / gross, from portfolio_var of the run
+    var_hand = _sql(engine, """
+        SELECT f.name, 100 * v.var / e.gross_exposure AS pct
+          FROM sigmasight.portfolio_var v
+          JOIN sigmasight.portfolio_exposures e ON e.portfolio_id = v.portfolio_id
+                                               AND e.date = v.date
+          JOIN sigmasight.portfolios f ON f.id = v.portfolio_id
+         WHERE v.date = :d AND v.method = 'parametric' AND v.horizon_days = 1
+           AND abs(v.confidence - 0.99) < 1e-9""", d=D).set_index("name")["pct"]
+    var_rows = limits[limits.limit_name == "max_var_99_1d_pct_gross"].set_index("name")
+    assert set(var_rows.index) == {HF, HNW, IND}
+    for name in (HF, HNW, IND):
+        assert var_rows.loc[name, "value"] == pytest.approx(var_hand[name], rel=1e-12)
+        assert var_rows.loc[name, "status"] == ("ok" if var_hand[name] <= 5 else "breach")
+    assert set(limits.status) == {"ok", "breach"}
 
     # --- reports: the sections and the CSV's Sector
     folder = cli_env / "reports" / D.isoformat()
     md = (folder / "demo-hedge-fund-style-investor-portfolio.md").read_text()
     assert "## Sectors and concentration" in md and "## Limits (breaches first)" in md
     assert "| BREACH | max_single_name_pct |" in md
-    assert md.index("| BREACH |") < md.index("| not_available |") < md.index("| ok |")
+    assert md.index("| BREACH |") < md.index("| ok |")
     assert "(counted under (unclassified), included in the totals): 1." in md
     doc = json.loads((folder / "demo-hedge-fund-style-investor-portfolio.json").read_text())
     assert doc["limits"]["breach_count"] == 1
@@ -171,18 +183,14 @@ def test_demo_day_views_limits_var_and_reports(demo_book, run_days, cli_env, mon
     assert sector["SPY250919C00460000"] == "ETF"
     assert sector["NVDA251017C00800000"] == sector["NVDA"] == "Information Technology"
 
-    # --- the VaR limit reads sigmasight.portfolio_var once it exists
+    # --- the VaR limit against hand-set portfolio_var rows; a missing 99 % parametric row
+    # is not_available, never ok
     gross = _sql(engine, """SELECT f.name, f.id::text AS pid, e.gross_exposure
                               FROM sigmasight.portfolio_exposures e
                               JOIN sigmasight.portfolios f ON f.id = e.portfolio_id
                              WHERE e.date = :d""", d=D).set_index("name")
     with engine.begin() as conn:
-        existed = conn.execute(text("SELECT to_regclass('sigmasight.portfolio_var') IS NOT NULL"
-                                    )).scalar()
-        if not existed:
-            conn.execute(text("""CREATE TABLE sigmasight.portfolio_var (
-                date date, portfolio_id uuid, method text, confidence float8,
-                horizon_days int, var float8)"""))
+        conn.execute(text("DELETE FROM sigmasight.portfolio_var WHERE date = :d"), {"d": D})
         for name, pct, method, confidence in ((HF, 3.0, "parametric", 0.99),
                                               (HNW, 10.0, "parametric", 0.99),
                                               (IND, 1.0, "historical", 0.99),
@@ -192,21 +200,16 @@ def test_demo_day_views_limits_var_and_reports(demo_book, run_days, cli_env, mon
                 VALUES (:d, :p, :m, :c, 1, :v)"""),
                          {"d": D, "p": gross.loc[name, "pid"], "m": method, "c": confidence,
                           "v": pct / 100 * gross.loc[name, "gross_exposure"]})
-    try:
-        _materialize_limits(expect_success=True)
-        var_rows = _limit_rows(engine).set_index("name").query(
-            "limit_name == 'max_var_99_1d_pct_gross'")
-        assert var_rows.loc[HF, "status"] == "ok"
-        assert var_rows.loc[HF, "value"] == pytest.approx(3.0)
-        assert var_rows.loc[HNW, "status"] == "breach"
-        assert var_rows.loc[HNW, "value"] == pytest.approx(10.0)
-        # only historical / 95 % rows: the 99 % parametric row is absent
-        assert var_rows.loc[IND, "status"] == "not_available"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE sigmasight.portfolio_var") if not existed else
-                         text("DELETE FROM sigmasight.portfolio_var WHERE date = :d"),
-                         {"d": D})
+    _materialize_limits(expect_success=True)
+    var_rows = _limit_rows(engine).set_index("name").query(
+        "limit_name == 'max_var_99_1d_pct_gross'")
+    assert var_rows.loc[HF, "status"] == "ok"
+    assert var_rows.loc[HF, "value"] == pytest.approx(3.0)
+    assert var_rows.loc[HNW, "status"] == "breach"
+    assert var_rows.loc[HNW, "value"] == pytest.approx(10.0)
+    # only historical / 95 % rows: the 99 % parametric row is absent
+    assert var_rows.loc[IND, "status"] == "not_available"
+    assert pd.isna(var_rows.loc[IND, "value"])
 
     # --- a broken limits file fails the asset before anything is written
     before = _limit_rows(engine)
