@@ -158,6 +158,8 @@ def _position_pnl(
                 "_price_p": as_float(prev_values["price"]),
                 "_src_p": prev_values["price_source"].to_numpy(dtype=object),
                 "_mv_p": as_float(prev_values["market_value"]),
+                "_factor_p": (as_float(prev_values["split_factor"])
+                              if "split_factor" in prev_values else 1.0),
             }
         )
     entry_ts = to_timestamps(pos["entry_date"])
@@ -178,6 +180,12 @@ def _position_pnl(
     entry_price = as_float(u["entry_price"])
     exit_price = as_float(u["exit_price"]) if "exit_price" in u else np.full(len(u), np.nan)
     price_t, price_p, mv_p = as_float(u["_price_t"]), as_float(u["_price_p"]), as_float(u["_mv_p"])
+    if "_factor_p" in u and "split_factor" in u:
+        # SPEC §8: yesterday's price on today's share basis (an option split on t divides
+        # it by the day's ratio, as q × m grows by it); no split: the price itself
+        factor_p = np.nan_to_num(as_float(u["_factor_p"]), nan=1.0)
+        factor_t = as_float(u["split_factor"])
+        price_p = np.where(factor_p == factor_t, price_p, price_p * factor_p / factor_t)
     in_prev = u["_pos"].isin(set(prev["_pos"])).to_numpy(dtype=bool)
     symbols = u["symbol"]
     adj_t = symbols.map(today_adj).to_numpy(dtype=float, na_value=np.nan)

@@ -39,6 +39,10 @@ class CompositeProvider:
     def securities(self, symbols: Sequence[str]) -> pd.DataFrame:
         return self.market.securities(symbols)
 
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        return self.market.corporate_actions(symbols, start, end)
+
     def treasury_yields(self, series_ids: Sequence[str], start: dt.date, end: dt.date
                         ) -> pd.DataFrame:
         return self.rates.treasury_yields(series_ids, start, end)

@@ -58,6 +58,7 @@ from polygon import RESTClient
 
 from sigmasight_pipeline import calendar as nyse
 from sigmasight_pipeline.providers.base import (
+    CORPORATE_ACTION_COLUMNS,
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
     SECURITY_COLUMNS,
@@ -363,6 +364,61 @@ class PolygonProvider:
         if not rows:
             return empty_frame(SECURITY_COLUMNS)
         return pd.DataFrame(rows, columns=SECURITY_COLUMNS)
+
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        """Splits (``/v3/reference/splits``: ratio = split_to / split_from) and cash
+        dividends (``/v3/reference/dividends``) with ex_date in [start, end], SPEC §8.
+
+        Two requests per stock (indices have neither).
+        """
+        rows = []
+        for symbol in _unique(symbols):
+            ticker = polygon_ticker(symbol)
+            if ticker.startswith("I:"):
+                continue
+            rows.extend((symbol, ex, "split", ratio, math.nan)
+                        for ex, ratio in self._splits(symbol, ticker, start, end))
+            rows.extend((symbol, ex, "dividend", math.nan, cash)
+                        for ex, cash in self._dividends(symbol, ticker,
+                                                        start - dt.timedelta(days=1), end))
+        if not rows:
+            return empty_frame(CORPORATE_ACTION_COLUMNS)
+        frame = pd.DataFrame(rows, columns=CORPORATE_ACTION_COLUMNS[:-1])
+        frame["source"] = self.source
+        # Polygon can list a dividend twice (e.g. regular and special on one day): one row
+        frame = frame.groupby(["symbol", "ex_date", "action"], as_index=False, sort=True).agg(
+            ratio=("ratio", "prod"), cash_amount=("cash_amount", "sum"), source=("source", "first"))
+        split = frame["action"] == "split"
+        frame.loc[split, "cash_amount"] = math.nan
+        frame.loc[~split, "ratio"] = math.nan
+        return frame[CORPORATE_ACTION_COLUMNS]
+
+    def _splits(self, symbol: str, ticker: str, start: dt.date, end: dt.date
+                ) -> list[tuple[dt.date, float]]:
+        records = self._request(
+            f"splits of {symbol} {start}..{end}",
+            lambda: list(
+                self._client.list_splits(
+                    ticker=ticker,
+                    execution_date_gte=start.isoformat(),
+                    execution_date_lte=end.isoformat(),
+                    limit=1000,
+                )
+            ),
+        )
+        if records is _NOT_FOUND:
+            return []
+        out = {}
+        for record in records:
+            ex_date = _parse_date(getattr(record, "execution_date", None))
+            split_from = _float(getattr(record, "split_from", None))
+            split_to = _float(getattr(record, "split_to", None))
+            if ex_date is None or not (split_from > 0 and split_to > 0):
+                logger.warning("Polygon: ignoring a malformed split of %s: %r", symbol, record)
+                continue
+            out[ex_date] = split_to / split_from
+        return sorted(out.items())
 
     # -- prices ----------------------------------------------------------------------------
 

@@ -182,6 +182,9 @@ position_values = Table(
     Column("cost_basis", Float, nullable=False),
     Column("unrealized_pnl", Float, nullable=False),
     _flags(),
+    # SPEC §8: quantity × split factor valued on the day, and that factor (1 without splits)
+    Column("effective_quantity", Float),
+    Column("split_factor", Float),
     PrimaryKeyConstraint("date", "position_id"),
     Index("ix_position_values_portfolio", "portfolio_id", "date"),
 )
@@ -414,4 +417,19 @@ data_quality_issues = Table(
     Column("message", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_data_quality_issues_date_asset", "date", "asset"),
+)
+
+
+# --- corporate actions (SPEC §8) ------------------------------------------------------------
+corporate_actions = Table(
+    "corporate_actions",
+    metadata,
+    Column("symbol", Text, nullable=False),
+    Column("ex_date", Date, nullable=False),
+    Column("action", Text, nullable=False),  # split, dividend
+    Column("ratio", Float),  # splits: new shares per old share (2.0 = 2-for-1)
+    Column("cash_amount", Float),  # dividends: $ per share
+    Column("source", Text, nullable=False),
+    PrimaryKeyConstraint("symbol", "ex_date", "action"),
+    Index("ix_corporate_actions_ex_date", "ex_date"),
 )

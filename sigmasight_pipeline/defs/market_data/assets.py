@@ -20,8 +20,10 @@ from dagster import (
 )
 
 from ...calendar import previous_trading_day, sessions_back
+from ...engines.corporate_actions import effective_positions
 from ...engines.prices import plausible_price
 from ...providers.base import (
+    CORPORATE_ACTION_COLUMNS,
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
     SECURITY_COLUMNS,
@@ -31,9 +33,20 @@ from ...providers.base import (
 )
 from ...resources import MarketDataResource, WarehouseResource
 from ...universe import HISTORY_SESSIONS, held_in_range, option_contracts, price_symbols
-from ...warehouse.market_data_store import first_price_date, price_counts, read_prices
+from ...warehouse.market_data_store import (
+    first_price_date,
+    price_counts,
+    read_corporate_actions,
+    read_prices,
+)
 from ...warehouse.positions_store import read_positions
-from ...warehouse.tables import market_prices, option_quotes, securities, treasury_yields
+from ...warehouse.tables import (
+    corporate_actions,
+    market_prices,
+    option_quotes,
+    securities,
+    treasury_yields,
+)
 from ...warehouse.writer import merge_rows, replace_partition
 from ..common import DAILY, PROVIDER_RETRY, issue_counts, partition_days, write_issues
 from ..positions.assets import positions as positions_asset
@@ -236,10 +249,45 @@ def market_prices_asset(
 
 
 @asset(
-    name="option_quotes",
+    name="corporate_actions",
     group_name=GROUP,
     kinds={"postgres"},
     deps=[positions_asset],
+    retry_policy=PROVIDER_RETRY,
+    description="Splits (ratio = new shares per old share) and cash dividends of every "
+    "symbol needed, from the earliest entry date held to the partition "
+    "(sigmasight.corporate_actions); engines value positions after splits from it.",
+    **DAILY,
+)
+def corporate_actions_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataResource
+) -> MaterializeResult:
+    days = partition_days(context)
+    book = _book(warehouse, days)
+    provider = market_data.provider()
+    symbols = price_symbols(book)
+    # a position's split factor runs over splits after its entry date, however long ago
+    entry = pd.to_datetime(book["entry_date"]).min() if len(book) else pd.NaT
+    start = min(entry.date(), days[0]) if pd.notna(entry) else days[0]
+    frame = _fetch("corporate actions",
+                   lambda: provider.corporate_actions(symbols, start, days[-1]))
+    frame = frame.reindex(columns=CORPORATE_ACTION_COLUMNS)
+    with warehouse.engine().begin() as conn:
+        written = merge_rows(conn, corporate_actions, frame)
+    splits = frame[frame["action"] == "split"]
+    return MaterializeResult(metadata={
+        "rows_written": written, "since": start.isoformat(), "source": provider.source,
+        "splits": MetadataValue.md(
+            splits[["symbol", "ex_date", "ratio"]].to_markdown(index=False)
+            if len(splits) else "_none_"),
+    })
+
+
+@asset(
+    name="option_quotes",
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[positions_asset, corporate_actions_asset],
     retry_policy=PROVIDER_RETRY,
     description="End-of-day quotes (bid, ask, last, implied vol) of every option held "
     "(sigmasight.option_quotes).",
@@ -252,8 +300,11 @@ def option_quotes_asset(
     book = _book(warehouse, days)
     provider = market_data.provider()
     frames, issues = [], []
+    with warehouse.engine().connect() as conn:
+        actions = read_corporate_actions(conn, end=days[-1])
     for day in days:
-        contracts = option_contracts(book, day)
+        # contracts on their terms of the day: a split divides the strike (SPEC §8)
+        contracts = option_contracts(effective_positions(book, actions, day), day)
         if contracts.empty:
             continue
         quotes = _fetch(

@@ -12,8 +12,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
 from ...calendar import previous_trading_day
-from ...engines.activity import active_positions, is_option
+from ...engines.activity import is_option
 from ...engines.black_scholes import continuous_rate_from_bey
+from ...engines.corporate_actions import large_split_issues
 from ...engines.exposures import portfolio_exposures as exposures_engine
 from ...engines.exposures import tag_exposures as tag_exposures_engine
 from ...engines.greeks import compute_position_greeks, historical_volatility
@@ -33,6 +34,7 @@ from ...warehouse.tables import (
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, issue_counts, partition_days, write_issues
 from ..market_data.assets import (
+    corporate_actions_asset,
     market_prices_asset,
     option_quotes_asset,
     treasury_yields_asset,
@@ -73,7 +75,8 @@ def _rate(conn, day: dt.date) -> float:
 
 
 @asset(name="position_greeks", group_name=GROUP, kinds={"postgres", "numpy"},
-       deps=[positions_asset, market_prices_asset, option_quotes_asset, treasury_yields_asset],
+       deps=[positions_asset, market_prices_asset, option_quotes_asset, treasury_yields_asset,
+             corporate_actions_asset],
        description="Black-Scholes-Merton Greeks of every active option (per share and per "
                    "position; volatility waterfall quote IV → IV from mid → 30-day historical) "
                    "(sigmasight.position_greeks).", **DAILY)
@@ -85,7 +88,7 @@ def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     with engine.connect() as conn:
         inputs = load_range(conn, days)
         for day in days:
-            held = active_positions(inputs.positions, day)
+            held = inputs.held(day)  # effective positions: strikes and quantities after splits
             options = held[is_option(held["position_type"])]
             if options.empty:
                 continue
@@ -110,7 +113,7 @@ def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseRe
 
 
 @asset(name="position_values", group_name=GROUP, kinds={"postgres", "pandas"},
-       deps=[position_greeks_asset, market_prices_asset],
+       deps=[position_greeks_asset, market_prices_asset, corporate_actions_asset],
        description="Price, market value, delta-adjusted exposure, notional, cost basis and "
                    "unrealized P&L of every position held (sigmasight.position_values).",
        **DAILY)
@@ -123,11 +126,12 @@ def position_values_asset(context: AssetExecutionContext, warehouse: WarehouseRe
         inputs = load_range(conn, days)
         greeks = read_days(conn, position_greeks, days)
         for day in days:
-            held = active_positions(inputs.positions, day)
+            held = inputs.held(day)  # effective positions (SPEC §8)
             values, issues = value_positions(
                 held, inputs.closes(day), greeks[greeks["date"] == day], day)
             frames.append(values.assign(date=day))
-            issue_frames.append(issues.assign(date=day))
+            issue_frames.append(pd.concat([issues, large_split_issues(held, day)],
+                                          ignore_index=True).assign(date=day))
     values, issues = _concat(frames), _concat(issue_frames)
     with engine.begin() as conn:
         written = replace_partition(conn, position_values, days, values)
@@ -209,7 +213,7 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
         has_prev = len(inputs.prices) and prev_day >= inputs.prices["date"].min()
         prev_closes = inputs.closes(prev_day) if has_prev else None
         snap = snapshots_engine(
-            day, ports, inputs.positions, values, greeks, exposures, prev_values,
+            day, ports, inputs.positions_on(day), values, greeks, exposures, prev_values,
             prev_closes, inputs.closes(day), prev_snaps, earlier, inputs.data_source(day),
             prev_date=prev_day,
         ).assign(date=day)
