@@ -236,3 +236,22 @@ def test_backfill_across_a_split_has_continuous_values_and_the_same_pnl(
                                "sigmasight.portfolio_exposures e JOIN sigmasight.portfolios p "
                                "ON p.id = e.portfolio_id WHERE p.name = 'Split' ORDER BY e.date")
     np.testing.assert_allclose(exposures["gross_exposure"], expected_mv, rtol=1e-12)
+
+
+def test_demo_nvda_is_250_shares_after_its_10_for_1_split(demo_book, run_days):
+    run_days(dt.date(2024, 6, 7), dt.date(2024, 6, 10))
+    rows = _frame(demo_book, "SELECT v.date, v.effective_quantity, v.split_factor, v.price, "
+                             "v.market_value, v.cost_basis FROM sigmasight.position_values v "
+                             "JOIN sigmasight.portfolios p ON p.id = v.portfolio_id "
+                             "WHERE v.symbol = 'NVDA' AND p.name = 'Demo Individual Investor "
+                             "Portfolio' ORDER BY v.date")
+    assert rows["effective_quantity"].tolist() == [25.0, 250.0]
+    assert rows["split_factor"].tolist() == [1.0, 10.0]
+    assert (rows["cost_basis"] == 25 * 700.0).all()
+    # value moves with the market only: 250 × the post-split close vs 25 × the one before
+    prices = _frame(demo_book, "SELECT date, close, adj_close FROM sigmasight.market_prices "
+                               "WHERE symbol = 'NVDA' AND date IN ('2024-06-07', '2024-06-10') "
+                               "ORDER BY date")
+    move = prices["adj_close"].iloc[1] / prices["adj_close"].iloc[0]
+    assert rows["market_value"].iloc[1] == pytest.approx(
+        rows["market_value"].iloc[0] * move, rel=2e-4)  # closes are rounded to cents

@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from ...calendar import previous_trading_day
+from ...calendar import all_sessions, previous_trading_day
 from ...engines.activity import is_option
 from ...engines.black_scholes import continuous_rate_from_bey
 from ...engines.corporate_actions import large_split_issues
@@ -94,7 +94,8 @@ def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseRe
                 continue
             underlyings = sorted(options["underlying_symbol"].unique())
             closes = inputs.closes(day, underlyings)
-            hist_vol = historical_volatility(inputs.adj_close_wide(day), day)
+            hist_vol = historical_volatility(inputs.adj_close_wide(day), day,
+                                             sessions=all_sessions())
             result = compute_position_greeks(
                 options, closes[["price", "stale"]], read_option_quotes(conn, day), hist_vol,
                 _rate(conn, day), day)
