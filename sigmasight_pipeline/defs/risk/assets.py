@@ -21,7 +21,7 @@ from ...engines.greeks import compute_position_greeks, historical_volatility
 from ...engines.snapshots import portfolio_snapshots as snapshots_engine
 from ...engines.valuation import value_positions
 from ...resources import WarehouseResource
-from ...warehouse.engine_store import read_days, snapshot_dates_before
+from ...warehouse.engine_store import last_values_before, read_days, snapshot_dates_before
 from ...warehouse.market_data_store import read_option_quotes, yield_on
 from ...warehouse.positions_store import read_portfolios, read_positions, read_tags
 from ...warehouse.tables import (
@@ -211,12 +211,15 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
             exposures = read_days(conn, portfolio_exposures, day)
             prev_snaps = read_days(conn, portfolio_snapshots, prev_day)
             earlier = snapshot_dates_before(conn, portfolio_snapshots, day)
+            # positions back after days without a value: the move since their last one
+            unseen = sorted(set(values["position_id"]) - set(prev_values["position_id"]))
+            last_values = last_values_before(conn, unseen, prev_day)
         has_prev = len(inputs.prices) and prev_day >= inputs.prices["date"].min()
         prev_closes = inputs.closes(prev_day) if has_prev else None
         snap = snapshots_engine(
             day, ports, inputs.positions_on(day), values, greeks, exposures, prev_values,
             prev_closes, inputs.closes(day), prev_snaps, earlier, inputs.data_source(day),
-            prev_date=prev_day,
+            prev_date=prev_day, last_values=last_values,
         ).assign(date=day)
         with engine.begin() as conn:
             written += replace_partition(conn, portfolio_snapshots, day, snap)
