@@ -45,6 +45,12 @@ class ProviderError(RuntimeError):
     """
 
 
+class ProviderUnreachable(ProviderError):
+    """The provider's host cannot be reached at all (name resolution failed, connection
+    refused): no retry helps, so the run fails at once with one message naming the host and
+    the setting that chose it."""
+
+
 class ProviderDataError(ValueError):
     """The provider's data is malformed (e.g. a bad line in a market-data file).
 

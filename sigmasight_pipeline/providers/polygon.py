@@ -621,7 +621,16 @@ class PolygonProvider:
             # connection refused/reset, timeouts, TLS errors (urllib3 retries are off)
             transport_errors=(urllib3.exceptions.HTTPError, OSError),
             redact=self._redact,
+            unreachable_hint=(
+                f"Cannot connect to {self._host}: Polygon is the market-data source because "
+                "POLYGON_API_KEY is set (or SIGMASIGHT_MARKET_DATA=polygon). Check the network "
+                "connection, or run offline with SIGMASIGHT_MARKET_DATA=simulated or files."
+            ),
         )
+
+    @property
+    def _host(self) -> str:
+        return urllib3.util.parse_url(self.base_url).host or self.base_url
 
 
 # -- helpers (pure) --------------------------------------------------------------------------

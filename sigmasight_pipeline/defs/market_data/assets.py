@@ -30,6 +30,7 @@ from ...providers.base import (
     TREASURY_SERIES,
     YIELD_COLUMNS,
     ProviderDataError,
+    ProviderUnreachable,
 )
 from ...resources import MarketDataResource, WarehouseResource
 from ...universe import HISTORY_SESSIONS, held_in_range, option_contracts, price_symbols
@@ -55,10 +56,11 @@ GROUP = "market_data"
 
 
 def _fetch(what: str, call):
-    """Run a provider call; malformed data is not worth retrying."""
+    """Run a provider call; malformed data and an unreachable host are not worth retrying
+    (Dagster's RetryPolicy stays for answers that say "try later": 429, 503)."""
     try:
         return call()
-    except ProviderDataError as exc:
+    except (ProviderDataError, ProviderUnreachable) as exc:
         raise Failure(description=f"{what}: {exc}", allow_retries=False) from None
 
 
