@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -135,7 +136,8 @@ def _rebased(stored: pd.DataFrame, fetched: pd.DataFrame, tolerance: float = 1e-
     name="market_prices",
     group_name=GROUP,
     kinds={"postgres"},
-    deps=[positions_asset],
+    # after corporate_actions, which tells symbols new to the warehouse by their history
+    deps=[positions_asset, AssetKey("corporate_actions")],
     retry_policy=PROVIDER_RETRY,
     description="Daily OHLC, adjusted close and volume of held symbols, option underlyings, "
     "factor ETFs and benchmarks, with the engines' 253-session history filled "
@@ -158,8 +160,16 @@ def market_prices_asset(
         )
     # One request per symbol from the session before the run: that extra day shows
     # whether the vendor has re-based adj_close since the history was stored.
-    fetched = _fetch("prices", lambda: provider.prices(symbols, overlap_day, days[-1]))
-    fetched = fetched.reindex(columns=PRICE_COLUMNS)
+    # Symbols with stored history: the provider's cheapest daily path (Polygon: grouped
+    # daily bars, one request per session for every stock); the others one by one.
+    known = [s for s in symbols if s not in set(gaps)]
+    fetched = pd.concat([pd.DataFrame(columns=PRICE_COLUMNS)] + [
+        f.reindex(columns=PRICE_COLUMNS) for f in (
+            _fetch("prices", lambda: provider.daily_prices(known, overlap_day, days[-1]))
+            if known else None,
+            _fetch("prices", lambda: provider.prices(gaps, overlap_day, days[-1]))
+            if gaps else None)
+        if f is not None and len(f)], ignore_index=True)
     bad = _unusable_prices(fetched)
     unusable = {(row.symbol, row.date): row.close for row in _on_days(fetched[bad], days)
                 .itertuples()}
@@ -268,17 +278,30 @@ def corporate_actions_asset(
     book = _book(warehouse, days)
     provider = market_data.provider()
     symbols = price_symbols(book)
-    # a position's split factor runs over splits after its entry date, however long ago
+    # a position's split factor runs over splits after its entry date, however long ago:
+    # symbols without stored history (new to the book; market_prices runs after this asset)
+    # get every action since the earliest entry, the others those since the previous session
     entry = pd.to_datetime(book["entry_date"]).min() if len(book) else pd.NaT
     start = min(entry.date(), days[0]) if pd.notna(entry) else days[0]
-    frame = _fetch("corporate actions",
-                   lambda: provider.corporate_actions(symbols, start, days[-1]))
-    frame = frame.reindex(columns=CORPORATE_ACTION_COLUMNS)
+    recent = previous_trading_day(days[0])
+    with warehouse.engine().connect() as conn:
+        new, _ = _history_gaps(conn, symbols, days[0])
+    known = [s for s in symbols if s not in set(new)]
+    frames = [pd.DataFrame(columns=CORPORATE_ACTION_COLUMNS)]
+    if new:
+        frames.append(_fetch("corporate actions",
+                             lambda: provider.corporate_actions(new, start, days[-1])))
+    if known:
+        frames.append(_fetch("corporate actions",
+                             lambda: provider.corporate_actions(known, recent, days[-1])))
+    frame = pd.concat([f.reindex(columns=CORPORATE_ACTION_COLUMNS) for f in frames if len(f)]
+                      or frames, ignore_index=True)
     with warehouse.engine().begin() as conn:
         written = merge_rows(conn, corporate_actions, frame)
     splits = frame[frame["action"] == "split"]
     return MaterializeResult(metadata={
         "rows_written": written, "since": start.isoformat(), "source": provider.source,
+        "symbols_full_history": len(new), "symbols_recent": len(known),
         "splits": MetadataValue.md(
             splits[["symbol", "ex_date", "ratio"]].to_markdown(index=False)
             if len(splits) else "_none_"),
