@@ -15,7 +15,12 @@ import traceback
 import pandas as pd
 import pytest
 
-from sigmasight_pipeline.providers.base import YIELD_COLUMNS, MarketDataProvider, ProviderError
+from sigmasight_pipeline.providers.base import (
+    YIELD_COLUMNS,
+    MarketDataProvider,
+    ProviderError,
+    ProviderUnreachable,
+)
 from sigmasight_pipeline.providers.fred import FredProvider
 
 KEY = "SECRETKEY123xyz"
@@ -147,15 +152,18 @@ def test_a_body_that_is_not_xml_is_retried(server, sleeps):
     assert frame["value"].tolist() == [4.26] and sleeps == [0.5]
 
 
-def test_unreachable_server_is_retried_then_provider_error(sleeps):
+def test_unreachable_server_fails_at_once_naming_the_host_and_the_setting(sleeps):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     provider = FredProvider(KEY, base_url=f"http://127.0.0.1:{port}/fred", max_retries=2,
                             backoff_seconds=0.5, sleep=sleeps.append)
-    with pytest.raises(ProviderError, match="after 3 attempts") as info:
+    with pytest.raises(ProviderUnreachable) as info:
         provider.treasury_yields(["DGS10"], START, END)
-    assert sleeps == [0.5, 1.0]
+    assert sleeps == []
+    message = str(info.value)
+    assert "connection refused" in message and "127.0.0.1" in message
+    assert "FRED_API_KEY" in message
     assert KEY not in "".join(traceback.format_exception(info.value))
 
 

@@ -423,13 +423,26 @@ def test_historical_volatility_needs_31_prices():
     assert np.isnan(hv["NEW"]) and hv[["AAPL", "SPY"]].notna().all()
 
 
-def test_historical_volatility_skips_missing_days_per_symbol():
+def test_historical_volatility_never_bridges_a_missing_close():
+    """Issue 18, edge case 2: a missing close drops the two returns around it (the move over
+    two sessions is not one daily return); older daily returns fill the 30."""
     frame = _price_frame(60).loc[:"2025-06-30"].copy()
     frame.loc[frame.index[-5], "SPY"] = np.nan  # a missing close for SPY only
     hv = historical_volatility(frame, AS_OF)
-    prices = frame["SPY"].dropna().to_numpy()[-31:]
-    expected = np.diff(np.log(prices)).std(ddof=1) * np.sqrt(252)
+    spy = frame["SPY"].to_numpy()
+    daily = np.log(spy[1:] / spy[:-1])  # NaN on both sides of the gap
+    last30 = daily[np.isfinite(daily)][-30:]
+    expected = np.std(last30, ddof=1) * np.sqrt(252)
     assert hv["SPY"] == pytest.approx(expected, rel=1e-12)
+    # a session missing for every symbol is a gap too, given the trading calendar
+    sessions = pd.DatetimeIndex(frame.index)
+    without_row = frame.drop(index=frame.index[-5])
+    on_calendar = historical_volatility(without_row, AS_OF, sessions=sessions)
+    aapl = frame["AAPL"].to_numpy()
+    daily = np.log(aapl[1:] / aapl[:-1])
+    daily[[-5, -4]] = np.nan  # the returns into and out of the missing session
+    expected = np.std(daily[np.isfinite(daily)][-30:], ddof=1) * np.sqrt(252)
+    assert on_calendar["AAPL"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_historical_volatility_with_date_objects_index():
@@ -438,3 +451,20 @@ def test_historical_volatility_with_date_objects_index():
     hv = historical_volatility(frame, AS_OF)
     ref = historical_volatility(_price_frame(40), AS_OF)
     pd.testing.assert_series_equal(hv, ref)
+
+
+def test_a_mid_implying_600pct_keeps_its_vol_and_is_flagged_absurd_vol():
+    """Issue 18, edge case 1: a 3-day VIX 25 call at spot 18 whose mid implies 600 %."""
+    expiry = AS_OF + dt.timedelta(days=3)
+    opts = make_options([("p1", "VIX", expiry, "C", 25.0, 10)])
+    ref = mibian.BS([18.0, 25.0, RATE * 100, 3], volatility=600.0)
+    mid = ref.callPrice
+    res = run(opts, make_quotes([(opts.symbol[0], mid - 0.01, mid + 0.01, np.nan, np.nan)]))
+    row = row_of(res, "p1")
+    assert row.vol_source == "implied_from_mid"
+    assert row.implied_vol == pytest.approx(6.0, rel=1e-6)
+    assert row.delta == pytest.approx(ref.callDelta, rel=1e-5) and 0.3 < row.delta < 0.45
+    assert "absurd_vol" in row["flags"] and "vol_historical" not in row["flags"]
+    issue = res.issues[res.issues.code == "absurd_vol"]
+    assert len(issue) == 1 and issue.severity.iloc[0] == "warning"
+    assert opts.symbol[0] in issue.message.iloc[0]

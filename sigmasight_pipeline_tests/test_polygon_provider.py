@@ -19,6 +19,7 @@ from sigmasight_pipeline.providers.base import (
     SECURITY_COLUMNS,
     MarketDataProvider,
     ProviderError,
+    ProviderUnreachable,
 )
 from sigmasight_pipeline.providers.polygon import (
     PolygonProvider,
@@ -290,16 +291,36 @@ def test_persistent_500_raises_after_all_attempts(server, recorder):
     assert "HTTP 500" in str(info.value)
 
 
-def test_unreachable_server_is_retried_then_provider_error(recorder):
+def test_connection_refused_fails_at_once_naming_the_host_and_the_setting(recorder):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     provider = make_provider(
-        None, recorder, base_url=f"http://127.0.0.1:{port}", max_retries=2, adjust_dividends=False
+        None, recorder, base_url=f"http://127.0.0.1:{port}", max_retries=5, adjust_dividends=False
     )
-    with pytest.raises(ProviderError, match="after 3 attempts"):
+    with pytest.raises(ProviderUnreachable) as info:
         provider.prices(["AAPL"], D30, D30)
-    assert recorder.sleeps == [0.5, 1.0]
+    assert recorder.sleeps == []  # no back-off: nothing answers, waiting does not help
+    message = str(info.value)
+    assert "connection refused" in message and "127.0.0.1" in message
+    assert "POLYGON_API_KEY" in message and "SIGMASIGHT_MARKET_DATA" in message
+
+
+def test_a_name_that_does_not_resolve_fails_at_once(recorder):
+    provider = make_provider(None, recorder, base_url="http://api.polygon.invalid",
+                             max_retries=5, adjust_dividends=False)
+    with pytest.raises(ProviderUnreachable, match="name resolution failed") as info:
+        provider.prices(["AAPL"], D30, D30)
+    assert recorder.sleeps == [] and "api.polygon.invalid" in str(info.value)
+
+
+def test_a_503_still_gets_the_long_back_off(server, recorder):
+    server.expect_request(aggs_path("AAPL", D30, D30)).respond_with_data("busy", status=503)
+    provider = make_provider(server, recorder, max_retries=3, adjust_dividends=False)
+    with pytest.raises(ProviderError, match="after 4 attempts") as info:
+        provider.prices(["AAPL"], D30, D30)
+    assert not isinstance(info.value, ProviderUnreachable)
+    assert recorder.sleeps == [0.5, 1.0, 2.0]
 
 
 def assert_no_key_anywhere(error: BaseException, caplog, capsys) -> None:

@@ -26,12 +26,17 @@ def test_demo_day_counts_signs_and_mibian_reproduction(demo_book, run_days):
     assert _sql(engine, "SELECT count(*) n FROM sigmasight.portfolio_snapshots WHERE date=:d",
                 d=D).n[0] == 3
     greeks = _sql(engine, """
-        SELECT g.*, p.quantity, p.multiplier, p.strike, p.expiration, p.option_type,
-               p.underlying_symbol, f.name AS portfolio
+        SELECT g.*, p.quantity * v.split_factor AS quantity, p.multiplier,
+               p.strike / v.split_factor AS strike, p.expiration, p.option_type,
+               p.underlying_symbol, f.name AS portfolio, v.split_factor
           FROM sigmasight.position_greeks g
           JOIN sigmasight.positions p ON p.id = g.position_id
           JOIN sigmasight.portfolios f ON f.id = p.portfolio_id
+          JOIN sigmasight.position_values v ON v.position_id = g.position_id AND v.date = g.date
          WHERE g.date = :d""", d=D)
+    # SPEC §8: the engines value the position after splits (NVDA 10-for-1 on 2024-06-10):
+    # quantity × split factor, strike ÷ it
+    assert sorted(greeks.split_factor.unique()) == [1.0, 10.0]
     assert len(greeks) == 8
     shorts = greeks[greeks.quantity < 0]
     assert len(shorts) == 4 and (shorts.portfolio == HF).all()
@@ -70,14 +75,16 @@ def test_demo_day_counts_signs_and_mibian_reproduction(demo_book, run_days):
         SELECT v.*, p.quantity, p.multiplier, p.entry_price, p.option_type, p.symbol AS psym
           FROM sigmasight.position_values v JOIN sigmasight.positions p ON p.id = v.position_id
          WHERE v.date = :d""", d=D)
+    assert (values.effective_quantity == values.quantity * values.split_factor).all()
     stocks = values[values.option_type.isna()]
     assert (stocks.price == stocks.psym.map(closes)).all()
-    assert ((stocks.market_value - stocks.quantity * stocks.price).abs() < 1e-6).all()
+    assert ((stocks.market_value - stocks.effective_quantity * stocks.price).abs() < 1e-6).all()
     assert ((stocks.exposure - stocks.market_value).abs() < 1e-6).all()
     opts = values[values.option_type.notna()].merge(
         greeks[["position_id", "dollar_delta", "option_price"]], on="position_id")
     assert ((opts.exposure - opts.dollar_delta).abs() < 1e-6).all()
-    assert ((opts.market_value - opts.quantity * 100 * opts.option_price).abs() < 1e-6).all()
+    assert ((opts.market_value - opts.effective_quantity * 100 * opts.option_price).abs()
+            < 1e-6).all()
     assert ((values.cost_basis - values.quantity * values.multiplier * values.entry_price).abs()
             < 1e-6).all()
 

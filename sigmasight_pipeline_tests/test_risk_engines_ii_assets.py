@@ -30,10 +30,12 @@ def demo_day(demo_book, run_days):
 
 
 def _book(engine, portfolio: str) -> pd.DataFrame:
-    """The portfolio's valued positions with their Market beta and option inputs."""
+    """The portfolio's valued positions with their Market beta and option inputs, on the
+    day's terms after splits (SPEC §8: quantity × split factor, strike ÷ it)."""
     return _sql(engine, """
-        SELECT v.position_id::text AS position_id, v.exposure, v.symbol, p.quantity,
-               p.multiplier, p.strike, p.option_type, p.position_type,
+        SELECT v.position_id::text AS position_id, v.exposure, v.symbol,
+               p.quantity * v.split_factor AS quantity, p.multiplier,
+               p.strike / v.split_factor AS strike, p.option_type, p.position_type,
                g.underlying_price, g.implied_vol, g.rate, g.years_to_expiry
           FROM sigmasight.position_values v
           JOIN sigmasight.positions p ON p.id = v.position_id

@@ -7,10 +7,11 @@ Per portfolio:
 2. kept are underlyings with |aggregated exposure| ≥ ``min_abs_exposure`` ($10,000) and
    ≥ ``min_share`` (1 %) of the portfolio's gross exposure (Σ|exposure| over its positions,
    before aggregation — the same gross as portfolio_exposures);
-3. returns are daily log returns ln(P_t / P_(t−1)) of adj_close between consecutive rows of
-   the given price table, over its last ``lookback`` + 1 rows dated on or before ``day``
-   (``lookback`` returns). A missing or non-positive price makes the returns on both sides
-   of it missing; gaps are not bridged;
+3. returns are daily log returns ln(P_t / P_(t−1)) of adj_close between consecutive
+   sessions (rows of the price table put on the ``sessions`` calendar when given), over the
+   last ``lookback`` + 1 sessions on or before ``day`` (``lookback`` returns). A missing
+   or non-positive price makes the returns on both sides of it missing; gaps are not
+   bridged;
 4. pairwise-complete Pearson correlation of two kept underlyings over their common return
    days; a pair is stored when it has ≥ ``min_overlap`` common days and a defined
    correlation (a constant series has none);
@@ -51,18 +52,27 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def log_returns(adj_close: pd.DataFrame, day: dt.date, lookback: int = 90) -> pd.DataFrame:
-    """Daily log returns of the last ``lookback`` consecutive rows ending on or before ``day``.
+def log_returns(adj_close: pd.DataFrame, day: dt.date, lookback: int = 90,
+                sessions: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+    """Daily log returns of the last ``lookback`` sessions ending on or before ``day``.
 
     adj_close: wide, index dates (``datetime.date``, timestamps or ISO strings), columns
-    symbols, $ per share. Returns at most ``lookback`` rows (dates of the later price),
-    NaN where either price is missing or non-positive.
+    symbols, $ per share. ``sessions`` (the trading calendar) puts the rows on it first, so
+    a session missing for every symbol makes the returns on both sides of it missing rather
+    than one return spanning two sessions; None: the frame's rows are the sessions. Returns
+    at most ``lookback`` rows (dates of the later price), NaN where either price is missing
+    or non-positive.
     """
     if adj_close.empty:
         return adj_close.iloc[:0].astype(float)
     when = pd.to_datetime(pd.Index(adj_close.index))
     prices = adj_close.set_axis(when, axis=0).sort_index()
-    prices = prices.loc[prices.index <= pd.Timestamp(day)].tail(lookback + 1)
+    prices = prices.loc[prices.index <= pd.Timestamp(day)]
+    if sessions is not None and len(prices):
+        calendar = pd.DatetimeIndex(sessions)
+        prices = prices.reindex(calendar[(calendar >= prices.index[0])
+                                         & (calendar <= pd.Timestamp(day))])
+    prices = prices.tail(lookback + 1)
     values = prices.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(values > 0.0, np.log(values), np.nan)  # (n_days, n_symbols)
@@ -115,6 +125,7 @@ def position_correlations(
     min_share: float = 0.01,
     min_overlap: int = 20,
     cluster_threshold: float = 0.7,
+    sessions: pd.DatetimeIndex | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairwise correlations and their summary per portfolio (module docstring).
 
@@ -124,6 +135,7 @@ def position_correlations(
         options), exposure ($, signed, delta-adjusted for options).
     adj_close : wide date × symbol adjusted closes; only rows dated ≤ ``day`` are used.
     day : the partition's trading day.
+    sessions : the trading calendar (see :func:`log_returns`); None: the rows of adj_close.
 
     Returns
     -------
@@ -133,7 +145,7 @@ def position_correlations(
     """
     kept, _, portfolio_ids = _kept_underlyings(exposures, min_abs_exposure, min_share)
     symbols = sorted(set(kept["beta_symbol"]))
-    returns = log_returns(adj_close, day, lookback)
+    returns = log_returns(adj_close, day, lookback, sessions)
     returns = returns.loc[:, ~returns.columns.duplicated(keep="last")]
     returns = returns.reindex(columns=symbols)  # (n_days, n_symbols); absent symbol = NaN
     corr = returns.corr(min_periods=max(int(min_overlap), 2)).to_numpy(dtype=float)

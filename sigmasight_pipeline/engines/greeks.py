@@ -11,8 +11,9 @@ Volatility waterfall for an option with T > 0 (``vol_source``):
 1. ``quote_iv`` — the quote's implied_vol when finite and in the sane range (0.01, 5.0]. A
    finite quote IV outside that range is ignored with an ``absurd_vol`` warning issue.
 2. ``implied_from_mid`` — solved from the mid when bid > 0, ask >= bid and the mid lies
-   strictly inside the no-arbitrage bounds, and the solution is in the same sane range.
-   A mid that exists but gives no such solution: flag ``iv_no_solution`` (+ warning issue).
+   strictly inside the no-arbitrage bounds. A solution outside the sane range is kept
+   with flag ``absurd_vol`` (+ warning issue): SPEC §5.2 rejects only the mid outside the
+   bounds. A mid that exists but gives no solution: flag ``iv_no_solution`` (+ warning).
 3. ``historical_30d`` — the underlying's 30-day historical vol, flag ``vol_historical``.
 4. Nothing: no Greeks row; an ``insufficient_history`` error issue.
 
@@ -77,6 +78,7 @@ FLAG_ORDER = (
     "stale_price",
     "model_price",
     "iv_no_solution",
+    "absurd_vol",
     "vol_historical",
     "expiring",
     "vix_spot_proxy",
@@ -274,7 +276,11 @@ def compute_position_greeks(
         mid_iv[try_mid] = implied_vol(
             mid[try_mid], spot[try_mid], strike[try_mid], years[try_mid], rate, is_call[try_mid]
         )
-    mid_iv_ok = try_mid & _sane_vol(mid_iv)
+    # SPEC §5.2 rejects only a mid outside the no-arbitrage bounds: any solution is kept, and
+    # one outside the sane range (a 3-day VIX call can imply 600 %) is flagged absurd_vol
+    with np.errstate(invalid="ignore"):
+        mid_iv_ok = try_mid & np.isfinite(mid_iv) & (mid_iv > 0.0)
+    absurd_mid_iv = mid_iv_ok & ~_sane_vol(mid_iv)
     iv_no_solution = try_mid & ~mid_iv_ok
     use_hist = live & ~quote_iv_ok & ~mid_iv_ok & hist_ok
     no_vol = live & ~quote_iv_ok & ~mid_iv_ok & ~hist_ok
@@ -317,6 +323,7 @@ def compute_position_greeks(
         "stale_price": stale[keep],
         "model_price": price_source == "model",
         "iv_no_solution": iv_no_solution[keep],
+        "absurd_vol": absurd_mid_iv[keep],
         "vol_historical": use_hist[keep],
         "expiring": k_exp,
         "vix_spot_proxy": np.isin(underlying_upper, list(VIX_SYMBOLS))[keep],
@@ -376,6 +383,13 @@ def compute_position_greeks(
                 ],
             )
         )
+    if absurd_mid_iv.any():
+        m = absurd_mid_iv
+        issues.append(_issue_rows(opts, m, "absurd_vol", "warning", [
+            f"Mid {_fmt(md)} of {s} on {as_of_str} implies a volatility of {iv:.6g}, outside "
+            f"the sane range ({SANE_VOL_MIN}, {SANE_VOL_MAX}]; kept (the mid is inside the "
+            "no-arbitrage bounds) and flagged absurd_vol: check the quote."
+            for md, s, iv in zip(mid[m], opts.loc[m, "symbol"], mid_iv[m], strict=True)]))
     if iv_no_solution.any():
         m = iv_no_solution
         lower, upper = no_arbitrage_bounds(spot[m], strike[m], years[m], rate, is_call[m])
@@ -410,35 +424,43 @@ def compute_position_greeks(
     return GreeksResult(greeks=greeks_frame, issues=_issues_frame(issues))
 
 
-def historical_volatility(adj_close: pd.DataFrame, as_of: dt.date, window: int = 30) -> pd.Series:
+def historical_volatility(adj_close: pd.DataFrame, as_of: dt.date, window: int = 30,
+                          sessions: pd.DatetimeIndex | None = None) -> pd.Series:
     """Annualized historical volatility per symbol, decimal.
 
     ``adj_close``: wide frame, index = dates, columns = symbols, adjusted closes in $.
     For each symbol: the sample standard deviation (ddof = 1) of its last ``window`` daily
-    log returns ending on ``as_of`` (rows dated <= as_of), × √252. Returns are taken between
-    the symbol's consecutive available (finite, > 0) prices, so a missing day does not
-    drop a return. NaN when the symbol has fewer than ``window`` returns (``window + 1``
-    prices). Returns a Series indexed like ``adj_close.columns``.
+    log returns ending on ``as_of`` (rows dated <= as_of), × √252. A daily return runs
+    between two consecutive sessions that both have a (finite, > 0) price; a missing close
+    drops the returns on both sides of it — it never bridges two sessions as one return —
+    and older returns fill the window. ``sessions`` (the trading calendar) puts the rows on
+    it first, so a session missing for every symbol is a gap too; None: the frame's rows are
+    the sessions. NaN when the symbol has fewer than ``window`` daily returns. Returns a
+    Series indexed like ``adj_close.columns``.
     """
     if window < 2:
         raise ValueError(f"window must be >= 2 returns, got {window}")
     frame = adj_close.sort_index()
-    dates = pd.to_datetime(frame.index)
-    prices = frame.loc[dates <= pd.Timestamp(as_of)].to_numpy(dtype=np.float64, na_value=np.nan)
+    frame = frame.set_axis(pd.to_datetime(frame.index), axis=0)
+    frame = frame.loc[frame.index <= pd.Timestamp(as_of)]
+    if sessions is not None and len(frame):
+        calendar = pd.DatetimeIndex(sessions)
+        frame = frame.reindex(calendar[(calendar >= frame.index[0])
+                                       & (calendar <= pd.Timestamp(as_of))])
+    prices = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     n_dates, n_symbols = prices.shape
     result = np.full(n_symbols, np.nan)
-    need = window + 1
-    if n_dates >= need:
-        with np.errstate(invalid="ignore"):
-            valid = np.isfinite(prices) & (prices > 0.0)  # (n_dates, n_symbols)
-        # number of valid prices at or after each row, per symbol
+    if n_dates > window:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            logs = np.where(np.isfinite(prices) & (prices > 0.0), np.log(prices), np.nan)
+        returns = logs[1:] - logs[:-1]  # (n_dates - 1, n_symbols), NaN across a gap
+        valid = np.isfinite(returns)
+        # number of valid returns at or after each row, per symbol
         remaining = np.cumsum(valid[::-1], axis=0)[::-1]
-        take = valid & (remaining <= need)  # the last `need` valid prices of each symbol
-        full = take.sum(axis=0) == need
+        take = valid & (remaining <= window)  # the last `window` daily returns of each symbol
+        full = take.sum(axis=0) == window
         if full.any():
-            # column-major selection: each full symbol contributes exactly `need` prices
-            sel = take[:, full].T  # (n_full, n_dates)
-            tail = prices[:, full].T[sel].reshape(-1, need)  # (n_full, need), dates ascending
-            log_returns = np.diff(np.log(tail), axis=1)  # (n_full, window)
-            result[full] = log_returns.std(axis=1, ddof=1) * np.sqrt(TRADING_DAYS_PER_YEAR)
+            sel = take[:, full].T  # (n_full, n_returns), each row exactly `window` True
+            tail = returns[:, full].T[sel].reshape(-1, window)  # (n_full, window)
+            result[full] = tail.std(axis=1, ddof=1) * np.sqrt(TRADING_DAYS_PER_YEAR)
     return pd.Series(result, index=adj_close.columns, name="hist_vol", dtype=np.float64)

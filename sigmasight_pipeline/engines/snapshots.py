@@ -27,12 +27,17 @@ q = signed quantity and m = multiplier:
 "On t" means dated after the previous session and up to t (``prev_date`` < date ≤ t), so
 a trade dated on a weekend or holiday is booked on the next session.
 
+A position held today (or exited on t) with entry before t but absent from ``prev_values``
+(its value was missing yesterday, e.g. a stretch of days without a price) books the move
+since its last value in ``last_values`` on t: stocks MV_last × (adj_close_t / adj_close_last
+− 1), options q × m × (price_t − price_last) (exits: exit_price − price_last), with flag
+``price_gap``; so cumulative P&L = change in value + realized P&L.
+
 A position whose P&L cannot be measured contributes **nothing** and the snapshot gets flag
-``missing_price``: held today with entry before t but absent from ``prev_values`` (its
-value was missing yesterday); exited on t with entry before t but absent from
-``prev_values``; held both days as a stock without an adj_close on either day; an exit
-without exit_price or an entry without entry_price; or held today (per ``positions``) but
-not valued today (missing price today, so also absent from every total).
+``missing_price``: held today with entry before t, absent from ``prev_values`` and without
+an earlier value; exited on t likewise; held both days as a stock without an adj_close on
+either day; an exit without exit_price or an entry without entry_price; or held today (per
+``positions``) but not valued today (missing price today, so also absent from every total).
 
 History: a portfolio's first snapshot (no snapshot before t) has daily_pnl 0, daily_return
 NaN and cumulative_pnl 0. Otherwise cumulative_pnl = previous snapshot's cumulative_pnl +
@@ -122,6 +127,25 @@ def _flag_frame(keys: pd.Series, mask: np.ndarray, flag: str, pnl_only: bool) ->
     )
 
 
+def _last_value_columns(keys: pd.Series, last_values: pd.DataFrame | None
+                        ) -> dict[str, np.ndarray]:
+    """price, market_value, adj_close and split factor of each position's last value (NaN
+    where there is none; factor 1 where unknown), aligned with ``keys``."""
+    n = len(keys)
+    if last_values is None or last_values.empty:
+        nan = np.full(n, np.nan)
+        return {"price": nan, "market_value": nan, "adj_close": nan, "factor": np.ones(n)}
+    last = last_values.assign(_pos=id_key(last_values["position_id"])).drop_duplicates(
+        "_pos", keep="last").set_index("_pos")
+    out = {}
+    for column in ("price", "market_value", "adj_close", "split_factor"):
+        values = (pd.to_numeric(last[column], errors="coerce") if column in last
+                  else pd.Series(np.nan, index=last.index))
+        out[column] = keys.map(values).to_numpy(dtype=float, na_value=np.nan)
+    out["factor"] = np.nan_to_num(out.pop("split_factor"), nan=1.0)
+    return out
+
+
 def _position_pnl(
     as_of: dt.date,
     prev_date: dt.date | None,
@@ -130,6 +154,7 @@ def _position_pnl(
     prev_values: pd.DataFrame,
     prev_adj: pd.Series,
     today_adj: pd.Series,
+    last_values: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-position daily P&L (_pf, pnl) and flags (_pf, flag, pnl_only).
 
@@ -158,6 +183,8 @@ def _position_pnl(
                 "_price_p": as_float(prev_values["price"]),
                 "_src_p": prev_values["price_source"].to_numpy(dtype=object),
                 "_mv_p": as_float(prev_values["market_value"]),
+                "_factor_p": (as_float(prev_values["split_factor"])
+                              if "split_factor" in prev_values else 1.0),
             }
         )
     entry_ts = to_timestamps(pos["entry_date"])
@@ -178,6 +205,12 @@ def _position_pnl(
     entry_price = as_float(u["entry_price"])
     exit_price = as_float(u["exit_price"]) if "exit_price" in u else np.full(len(u), np.nan)
     price_t, price_p, mv_p = as_float(u["_price_t"]), as_float(u["_price_p"]), as_float(u["_mv_p"])
+    if "_factor_p" in u and "split_factor" in u:
+        # SPEC §8: yesterday's price on today's share basis (an option split on t divides
+        # it by the day's ratio, as q × m grows by it); no split: the price itself
+        factor_p = np.nan_to_num(as_float(u["_factor_p"]), nan=1.0)
+        factor_t = as_float(u["split_factor"])
+        price_p = np.where(factor_p == factor_t, price_p, price_p * factor_p / factor_t)
     in_prev = u["_pos"].isin(set(prev["_pos"])).to_numpy(dtype=bool)
     symbols = u["symbol"]
     adj_t = symbols.map(today_adj).to_numpy(dtype=float, na_value=np.nan)
@@ -194,17 +227,37 @@ def _position_pnl(
     with np.errstate(divide="ignore", invalid="ignore"):
         stock_pnl = mv_p * (adj_t / adj_p - 1.0)
     option_pnl = qm * (price_t - price_p)
+
+    # A value missing yesterday (a stretch without a price): the move since the last value
+    # is booked today, flag price_gap, so cumulative P&L = change in value + realized P&L.
+    last = _last_value_columns(u["_pos"], last_values)
+    factor_now = (np.nan_to_num(as_float(u["split_factor"]), nan=1.0) if "split_factor" in u
+                  else np.ones(len(u)))
+    price_l = last["price"] * last["factor"] / factor_now  # on today's share basis
+    has_last = np.isfinite(last["price"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap_held = np.where(option, qm * (price_t - price_l),
+                            last["market_value"] * (adj_t / last["adj_close"] - 1.0))
+    gap_closed = qm * (exit_price - price_l)
+    reopened = gone_unseen & has_last
+    closed_late = closed_unseen & has_last
+
     candidates = [
         np.where(option, option_pnl, stock_pnl),
         qm * (price_t - entry_price),
         qm * (exit_price - entry_price),
         qm * (exit_price - price_p),
+        gap_held,
+        gap_closed,
     ]
-    pnl = np.select([held_both, new_today, round_trip, closed], candidates, default=0.0)
+    pnl = np.select([held_both, new_today, round_trip, closed, reopened, closed_late],
+                    candidates, default=0.0)
     measured = np.isfinite(pnl)
     pnl = np.where(measured, pnl, 0.0)
-    unmeasured = (held_both | new_today | round_trip | closed) & ~measured
-    pnl_missing = unmeasured | gone_unseen | closed_unseen
+    booked = held_both | new_today | round_trip | closed | reopened | closed_late
+    unmeasured = booked & ~measured
+    pnl_missing = (unmeasured | (gone_unseen & ~has_last) | (closed_unseen & ~has_last))
+    gap_booked = (reopened | closed_late) & measured
     source_changed = (
         held_both
         & option
@@ -223,6 +276,7 @@ def _position_pnl(
             _flag_frame(u["_pf"], pnl_missing, "missing_price", pnl_only=True),
             _flag_frame(u["_pf"], unvalued_today, "missing_price", pnl_only=False),
             _flag_frame(u["_pf"], source_changed, "price_source_changed", pnl_only=True),
+            _flag_frame(u["_pf"], gap_booked, "price_gap", pnl_only=True),
         ],
         ignore_index=True,
     )
@@ -243,6 +297,7 @@ def portfolio_snapshots(
     has_earlier_snapshot: Iterable | Mapping | pd.Series | None,
     data_source: str,
     prev_date: dt.date | None = None,
+    last_values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One snapshot row per portfolio for trading day ``as_of`` (rules in the module docstring).
 
@@ -285,6 +340,11 @@ def portfolio_snapshots(
     prev_date:
         The previous NYSE session (t−1); entries and exits dated in (prev_date, t] count
         as on t. None: only dates equal to t.
+    last_values:
+        For positions absent from ``prev_values``: their latest earlier value (position_id,
+        price, market_value, split_factor, adj_close of the price used). The move since then
+        is booked on t with flag ``price_gap``. None: such positions book nothing
+        (``missing_price``).
 
     Returns
     -------
@@ -347,6 +407,7 @@ def portfolio_snapshots(
         prev_values,
         _adj_close_series(prev_adj_close),
         _adj_close_series(today_adj_close),
+        last_values,
     )
     pnl = pnl_rows.groupby("_pf", sort=False)["pnl"].sum()
 

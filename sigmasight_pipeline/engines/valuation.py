@@ -12,6 +12,10 @@ Units and signs (all money in US dollars):
   underlying is the stock itself).
 * ``cost_basis`` = quantity × multiplier × entry_price (signed);
   ``unrealized_pnl`` = market_value − cost_basis.
+* ``effective_quantity`` = the quantity valued and ``split_factor`` its split factor (SPEC
+  §8): callers pass the effective positions of the day
+  (:func:`~sigmasight_pipeline.engines.corporate_actions.effective_positions`), whose
+  quantity is already × split_factor and entry_price ÷ it, so cost_basis is unchanged.
 
 A stock without a usable close, or an option without a Greeks/price row, is *not valued*:
 it is absent from ``values`` (never valued at 0) and gets a ``missing_price`` error row in
@@ -42,6 +46,8 @@ VALUE_COLUMNS = [
     "cost_basis",
     "unrealized_pnl",
     "flags",
+    "effective_quantity",
+    "split_factor",
 ]
 #: columns of a data-quality ``issues`` frame
 ISSUE_COLUMNS = ["position_id", "portfolio_id", "symbol", "code", "severity", "message"]
@@ -49,7 +55,7 @@ ISSUE_COLUMNS = ["position_id", "portfolio_id", "symbol", "code", "severity", "m
 _GREEKS_NEEDED = ["position_id", "option_price", "price_source", "delta", "underlying_price"]
 _FLOAT_COLS = {
     "price", "underlying_price", "market_value", "exposure", "notional", "cost_basis",
-    "unrealized_pnl",
+    "unrealized_pnl", "effective_quantity", "split_factor",
 }
 
 
@@ -126,6 +132,10 @@ def _values_frame(priced: pd.DataFrame, price, price_source, price_date, underly
             "notional": np.abs(qm) * underlying_price,
             "cost_basis": qm * as_float(priced["entry_price"]),
             "flags": flags,
+            # SPEC §8: the quantity valued (after splits) and its factor; 1 without splits
+            "effective_quantity": as_float(priced["quantity"]),
+            "split_factor": (as_float(priced["split_factor"]) if "split_factor" in priced
+                             else np.ones(len(priced))),
         }
     )
 

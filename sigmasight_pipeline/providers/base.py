@@ -31,6 +31,9 @@ YIELD_COLUMNS = ["date", "series_id", "value", "source"]
 SECURITY_COLUMNS = ["symbol", "name", "asset_class", "sector", "industry", "source"]
 #: The option contracts a caller asks quotes for.
 CONTRACT_COLUMNS = ["symbol", "underlying", "strike", "expiration", "option_type"]
+#: SPEC §8: action ∈ {split, dividend}; ratio = new shares per old share (splits);
+#: cash_amount in $ per share (dividends); ex_date a datetime.date.
+CORPORATE_ACTION_COLUMNS = ["symbol", "ex_date", "action", "ratio", "cash_amount", "source"]
 
 TREASURY_SERIES = ("DGS3MO", "DGS2", "DGS10", "DGS30")
 
@@ -40,6 +43,12 @@ class ProviderError(RuntimeError):
 
     Messages name the provider, the request and what to do; never an API key.
     """
+
+
+class ProviderUnreachable(ProviderError):
+    """The provider's host cannot be reached at all (name resolution failed, connection
+    refused): no retry helps, so the run fails at once with one message naming the host and
+    the setting that chose it."""
 
 
 class ProviderDataError(ValueError):
@@ -70,6 +79,11 @@ class MarketDataProvider(Protocol):
 
     def securities(self, symbols: Sequence[str]) -> pd.DataFrame:
         """Reference data for ``symbols`` (SECURITY_COLUMNS)."""
+        ...
+
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        """Splits and dividends with ex_date in [start, end] (CORPORATE_ACTION_COLUMNS)."""
         ...
 
 

@@ -33,11 +33,22 @@ class CompositeProvider:
     def prices(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         return self.market.prices(symbols, start, end)
 
+    def daily_prices(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                     ) -> pd.DataFrame:
+        """prices() of symbols whose history is stored, the market provider's cheapest way
+        (Polygon: grouped daily bars); prices() itself for providers without one."""
+        bulk = getattr(self.market, "daily_prices", None)
+        return (bulk or self.market.prices)(symbols, start, end)
+
     def option_quotes(self, contracts: pd.DataFrame, day: dt.date) -> pd.DataFrame:
         return self.market.option_quotes(contracts, day)
 
     def securities(self, symbols: Sequence[str]) -> pd.DataFrame:
         return self.market.securities(symbols)
+
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        return self.market.corporate_actions(symbols, start, end)
 
     def treasury_yields(self, series_ids: Sequence[str], start: dt.date, end: dt.date
                         ) -> pd.DataFrame:

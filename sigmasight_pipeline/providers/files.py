@@ -8,7 +8,11 @@ The directory holds:
 - ``option_quotes.csv`` (optional): ``date, symbol, underlying`` and at least one of
   ``bid, ask, last, implied_vol`` (decimal, 0.25 = 25 %); ``open_interest`` optional;
 - ``securities.csv`` (optional): ``symbol`` required; ``name, asset_class, sector,
-  industry`` optional (asset_class ∈ equity, etf, mutual_fund, index, option).
+  industry`` optional (asset_class ∈ equity, etf, mutual_fund, index, option);
+- ``corporate_actions.csv`` (optional, SPEC §8): ``symbol, ex_date, action`` required,
+  ``ratio, cash_amount``; action ∈ split, dividend; a split's ratio (new shares per old
+  share) must be positive, a dividend needs its cash_amount ($ per share); no two lines
+  may share (symbol, ex_date, action).
 
 Dates are ``YYYY-MM-DD``; header names are case-insensitive; unknown columns are ignored;
 symbols and series ids are upper-cased. Every file is validated **whole** the first time it
@@ -38,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .base import (
+    CORPORATE_ACTION_COLUMNS,
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
     SECURITY_COLUMNS,
@@ -122,6 +127,18 @@ SECURITIES = _FileSpec(
     upper=("symbol",),
     key=("symbol",),
 )
+#: SPEC §8: ratio = new shares per old share for a split; cash_amount $ per share for a dividend
+CORPORATE_ACTIONS = _FileSpec(
+    name="corporate_actions.csv",
+    required=("symbol", "ex_date", "action"),
+    optional=("ratio", "cash_amount"),
+    dates=("ex_date",),
+    texts=("symbol", "action"),
+    upper=("symbol",),
+    numbers={"ratio": _POSITIVE, "cash_amount": _NON_NEGATIVE},
+    key=("symbol", "ex_date", "action"),
+)
+CORPORATE_ACTION_TYPES = ("split", "dividend")
 
 
 @dataclass(frozen=True)
@@ -302,7 +319,7 @@ def _parse(path: Path, spec: _FileSpec) -> pd.DataFrame:
             bad.add(lines, empty, c, "empty value")
         ok = np.isfinite(number)
         if rule == _POSITIVE:
-            what = "volatility" if c == "implied_vol" else "price"
+            what = {"implied_vol": "volatility", "ratio": "split ratio"}.get(c, "price")
             bad.add(lines, ok & (number <= 0), c,
                     lambda j, t=text, w=what: f"{t[j]} is not a positive {w}")
         elif rule == _NON_NEGATIVE:
@@ -329,6 +346,18 @@ def _parse(path: Path, spec: _FileSpec) -> pd.DataFrame:
                 f"{', '.join(ASSET_CLASSES)}")
         out["asset_class"] = cls
 
+    if spec is CORPORATE_ACTIONS:
+        action = np.array([None if v is None else v.strip().lower() for v in out["action"]],
+                          dtype=object)
+        unknown = np.array([v is not None and v not in CORPORATE_ACTION_TYPES for v in action])
+        bad.add(lines, unknown, "action",
+                lambda j: f"{_quoted(raw['action'][j])} is not one of "
+                f"{', '.join(CORPORATE_ACTION_TYPES)}")
+        out["action"] = action
+        for kind, c, what in (("split", "ratio", "a ratio (new shares per old share)"),
+                              ("dividend", "cash_amount", "a cash_amount ($ per share)")):
+            empty = np.asarray(raw[c]) == "" if c in raw else np.ones(n, dtype=bool)
+            bad.add(lines, (action == kind) & empty, c, f"a {kind} needs {what}")
     if spec.key:
         first_line: dict[tuple, int] = {}
         keys = zip(*(out[k] for k in spec.key), strict=True)
@@ -390,7 +419,7 @@ class FilesProvider:
 
     def validate(self) -> None:
         """Read and validate every file now (raises ProviderDataError on the first bad one)."""
-        for spec in (PRICES, YIELDS, QUOTES, SECURITIES):
+        for spec in (PRICES, YIELDS, QUOTES, SECURITIES, CORPORATE_ACTIONS):
             self._table(spec)
 
     # --- provider interface ----------------------------------------------------------------
@@ -479,3 +508,27 @@ class FilesProvider:
         frame = pd.DataFrame(rows, columns=SECURITY_COLUMNS[:-1], dtype=object)
         frame["source"] = SOURCE
         return frame[SECURITY_COLUMNS]
+
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        """Splits and dividends of ``symbols`` with ex_date in [start, end] (SPEC §8), from
+        the optional corporate_actions.csv (none when the file is absent)."""
+        table = self._table(CORPORATE_ACTIONS)
+        if table is None:
+            return empty_frame(CORPORATE_ACTION_COLUMNS)
+        start, end = _as_date(start), _as_date(end)
+        wanted = {s.strip().upper() for s in symbols}
+        rows = table[table["symbol"].isin(wanted)
+                     & (table["ex_date"] >= start) & (table["ex_date"] <= end)]
+        if rows.empty:
+            return empty_frame(CORPORATE_ACTION_COLUMNS)
+        split = (rows["action"] == "split").to_numpy()
+        return pd.DataFrame({
+            "symbol": rows["symbol"].to_numpy(object),
+            "ex_date": rows["ex_date"].to_numpy(object),
+            "action": rows["action"].to_numpy(object),
+            "ratio": np.where(split, rows["ratio"].to_numpy(np.float64), np.nan),
+            "cash_amount": np.where(split, np.nan, rows["cash_amount"].to_numpy(np.float64)),
+            "source": SOURCE,
+        }).sort_values(["symbol", "ex_date", "action"], ignore_index=True)[
+            CORPORATE_ACTION_COLUMNS]

@@ -34,6 +34,7 @@ import logging
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
@@ -52,6 +53,7 @@ from sigmasight_pipeline.providers.http_retry import (
     AUTH_STATUSES,
     TRANSPORT_FAILURE,
     HTTPStatusError,
+    cannot_connect,
     redact,
     request_with_retries,
     retry_after_seconds,
@@ -100,7 +102,8 @@ class _Fred(Fred):
         except (OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
             failure = HTTPStatusError(
-                TRANSPORT_FAILURE, self._redact(f"{type(exc).__name__}: {reason}")
+                TRANSPORT_FAILURE, self._redact(f"{type(exc).__name__}: {reason}"),
+                unreachable=cannot_connect(exc),
             )
         if failure is not None:
             raise failure
@@ -191,6 +194,13 @@ class FredProvider:
             "(PolygonProvider), the files provider or the simulated provider."
         )
 
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        raise NotImplementedError(
+            "FRED provides only Treasury yields; corporate actions come from Polygon "
+            "(PolygonProvider), the files provider or the simulated provider."
+        )
+
     # -- transport -------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
@@ -234,6 +244,12 @@ class FredProvider:
             exhausted_hint="FRED may be down or rate-limiting this key; try again later.",
             answer=answer,
             refusal=refusal,
+            unreachable_hint=(
+                f"Cannot connect to {urllib.parse.urlsplit(self._fred.root_url).hostname}: "
+                "treasury yields come from FRED because FRED_API_KEY is set. Check the network "
+                "connection, or unset FRED_API_KEY to take yields from the simulated or files "
+                "source."
+            ),
         )
 
 

@@ -20,11 +20,12 @@ import datetime as dt
 import logging
 import math
 import re
+import socket
 from collections.abc import Callable, Container
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from sigmasight_pipeline.providers.base import ProviderError
+from sigmasight_pipeline.providers.base import ProviderError, ProviderUnreachable
 
 #: Longest single wait between attempts, and the cap on a server's Retry-After.
 MAX_BACKOFF_SECONDS = 60.0
@@ -48,11 +49,33 @@ class HTTPStatusError(Exception):
     ``str()`` is ``"HTTP <status>: <detail>"``, or the detail alone for a transport failure.
     """
 
-    def __init__(self, status: int, detail: str, retry_after: float | None = None):
+    def __init__(self, status: int, detail: str, retry_after: float | None = None,
+                 unreachable: str | None = None):
         super().__init__(detail if status == TRANSPORT_FAILURE else f"HTTP {status}: {detail}")
         self.status = status
         self.detail = detail
         self.retry_after = retry_after
+        #: why the host could not be reached at all (see :func:`cannot_connect`), else None
+        self.unreachable = unreachable
+
+
+def cannot_connect(exc: BaseException) -> str | None:
+    """"name resolution failed" or "connection refused" when ``exc`` (or an exception it
+    wraps: ``__cause__``, ``__context__``, ``URLError.reason``) says the host cannot be
+    reached at all; None for anything else (a timeout or a reset may pass: retried)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        if isinstance(e, socket.gaierror):
+            return "name resolution failed"
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None)]
+    return None
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -122,6 +145,7 @@ def request_with_retries(
     retryable: Container[int] = RETRYABLE_STATUSES,
     transport_errors: tuple[type[BaseException], ...] = (),
     redact: Callable[[str], str] = _unchanged,
+    unreachable_hint: str | None = None,
 ) -> Any:
     """``call()``, retried by the module's policy; ``service`` names the API in messages.
 
@@ -131,6 +155,9 @@ def request_with_retries(
 
     1. ``answer(failure)`` is not ``None``: it is returned (a provider's not-found sentinel);
     2. ``refusal(failure)`` is not ``None``: :class:`ProviderError` with that message, at once;
+       a host that cannot be reached at all (:func:`cannot_connect`: name resolution failed,
+       connection refused) raises :class:`ProviderUnreachable` at once when the provider
+       gives an ``unreachable_hint`` (naming the host and the setting): no back-off;
     3. a transport failure or a status in ``retryable``: wait :func:`backoff_delay` (via
        ``sleep``, logged as a warning) and call again, ``max_retries`` times after the first
        attempt; then :class:`ProviderError` "… after N attempts (last: …). <exhausted_hint>";
@@ -147,7 +174,8 @@ def request_with_retries(
         except HTTPStatusError as exc:
             failure = exc
         except transport_errors as exc:
-            failure = HTTPStatusError(TRANSPORT_FAILURE, redact(f"{type(exc).__name__}: {exc}"))
+            failure = HTTPStatusError(TRANSPORT_FAILURE, redact(f"{type(exc).__name__}: {exc}"),
+                                      unreachable=cannot_connect(exc))
         # Out of the except block from here on: a ProviderError gets no __context__.
         result = answer(failure)
         if result is not None:
@@ -155,6 +183,11 @@ def request_with_retries(
         message = refusal(failure)
         if message is not None:
             raise ProviderError(message)
+        if failure.unreachable and unreachable_hint is not None:
+            raise ProviderUnreachable(
+                f"{service} is unreachable ({failure.unreachable}) while requesting {what}. "
+                f"{unreachable_hint}"
+            )
         if failure.status != TRANSPORT_FAILURE and failure.status not in retryable:
             raise ProviderError(
                 f"{service} could not answer the request for {what}: HTTP {failure.status}: "

@@ -58,6 +58,7 @@ from polygon import RESTClient
 
 from sigmasight_pipeline import calendar as nyse
 from sigmasight_pipeline.providers.base import (
+    CORPORATE_ACTION_COLUMNS,
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
     SECURITY_COLUMNS,
@@ -102,6 +103,9 @@ OCC_PATTERN = re.compile(
 
 _NOT_FOUND = object()
 _FORBIDDEN = object()
+#: corporate actions of a window up to this many calendar days come from market-wide
+#: listings (a few pages for every US stock) rather than two requests per symbol
+MARKET_WIDE_DAYS = 31
 
 
 class RateLimiter:
@@ -352,6 +356,56 @@ class PolygonProvider:
             return empty_frame(SECURITY_COLUMNS)
         return pd.DataFrame(rows, columns=SECURITY_COLUMNS)
 
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        """Splits (``/v3/reference/splits``: ratio = split_to / split_from) and cash
+        dividends (``/v3/reference/dividends``) with ex_date in [start, end], SPEC §8.
+
+        Two requests per stock (indices have neither); for a window of at most
+        :data:`MARKET_WIDE_DAYS` days (a daily run) two market-wide listings instead.
+        """
+        rows = []
+        tickers = {polygon_ticker(s): s for s in _unique(symbols)
+                   if not polygon_ticker(s).startswith("I:")}
+        if tickers and (end - start).days <= MARKET_WIDE_DAYS and len(tickers) > 1:
+            splits = self._market_splits(tickers, start, end)
+            dividends = self._market_dividends(tickers, start - dt.timedelta(days=1), end)
+        else:
+            splits = {s: self._splits(s, t, start, end) for t, s in tickers.items()}
+            dividends = {s: self._dividends(s, t, start - dt.timedelta(days=1), end)
+                         for t, s in tickers.items()}
+        for symbol in tickers.values():
+            rows.extend((symbol, ex, "split", ratio, math.nan)
+                        for ex, ratio in splits.get(symbol, []))
+            rows.extend((symbol, ex, "dividend", math.nan, cash)
+                        for ex, cash in dividends.get(symbol, []) if ex <= end)
+        if not rows:
+            return empty_frame(CORPORATE_ACTION_COLUMNS)
+        frame = pd.DataFrame(rows, columns=CORPORATE_ACTION_COLUMNS[:-1])
+        frame["source"] = self.source
+        # Polygon can list a dividend twice (e.g. regular and special on one day): one row
+        frame = frame.groupby(["symbol", "ex_date", "action"], as_index=False, sort=True).agg(
+            ratio=("ratio", "prod"), cash_amount=("cash_amount", "sum"), source=("source", "first"))
+        split = frame["action"] == "split"
+        frame.loc[split, "cash_amount"] = math.nan
+        frame.loc[~split, "ratio"] = math.nan
+        return frame[CORPORATE_ACTION_COLUMNS]
+
+    def _splits(self, symbol: str, ticker: str, start: dt.date, end: dt.date
+                ) -> list[tuple[dt.date, float]]:
+        records = self._request(
+            f"splits of {symbol} {start}..{end}",
+            lambda: list(
+                self._client.list_splits(
+                    ticker=ticker,
+                    execution_date_gte=start.isoformat(),
+                    execution_date_lte=end.isoformat(),
+                    limit=1000,
+                )
+            ),
+        )
+        return [] if records is _NOT_FOUND else _split_ratios(symbol, records)
+
     # -- prices ----------------------------------------------------------------------------
 
     def _symbol_prices(
@@ -419,25 +473,115 @@ class PolygonProvider:
                 )
             ),
         )
-        if records is _NOT_FOUND:
-            return []
-        out = set()
-        for record in records:
-            ex_date = _parse_date(getattr(record, "ex_dividend_date", None))
-            cash = _float(getattr(record, "cash_amount", None))
-            currency = getattr(record, "currency", None)
-            if ex_date is None or not cash > 0:
+        return [] if records is _NOT_FOUND else _cash_dividends(symbol, records)
+
+    # -- grouped daily bars (one request per session for every US stock) -----------------
+
+    def daily_prices(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                     ) -> pd.DataFrame:
+        """The frame of :meth:`prices` in the fewest requests, for symbols whose history is
+        already stored (the daily run).
+
+        Grouped daily bars (``get_grouped_daily_aggs``: every US stock of one session in one
+        request) when that costs fewer requests than per-symbol history: unadjusted bars for
+        each session from ``start`` to the last completed one (the close before every later
+        ex-date, as :meth:`prices` reads), split-adjusted bars for [start, end], and one
+        market-wide dividends listing — against three requests per symbol. Symbols the
+        grouped bars lack (indices, mutual funds) are fetched per symbol.
+        """
+        now = self._now_ny()
+        completed, _ = session_state(now)
+        last_day = min(end, completed)
+        wanted = _unique(symbols)
+        stocks = [s for s in wanted if not polygon_ticker(s).startswith("I:")]
+        window = _sessions_between(start, last_day)
+        raw_days = _sessions_between(start, completed) if self.adjust_dividends else window
+        grouped_cost = len(raw_days) + len(window) + int(self.adjust_dividends)
+        per_symbol_cost = len(stocks) * (3 if self.adjust_dividends else 2)
+        if not window or grouped_cost >= per_symbol_cost:
+            return self.prices(wanted, start, end)
+        tickers = {polygon_ticker(s): s for s in stocks}
+        raw = pd.concat([self._grouped(d, tickers, adjusted=False) for d in raw_days],
+                        ignore_index=True)
+        split_adjusted = pd.concat([self._grouped(d, tickers, adjusted=True)[
+            ["symbol", "date", "close"]] for d in window], ignore_index=True)
+        dividends = (self._market_dividends(tickers, start, now.date())
+                     if self.adjust_dividends else {})
+        frames = []
+        for symbol, bars in raw.groupby("symbol", sort=True):
+            bars = bars.sort_values("date", ignore_index=True)
+            in_window = bars[(bars["date"] >= start) & (bars["date"] <= last_day)]
+            if in_window.empty:
                 continue
-            if currency not in (None, "", "USD"):
-                logger.warning(
-                    "Polygon: ignoring a %s dividend of %s on %s (prices are in USD)",
-                    currency,
-                    symbol,
-                    ex_date,
-                )
-                continue
-            out.add((ex_date, cash, getattr(record, "dividend_type", None)))
-        return sorted((ex_date, cash) for ex_date, cash, _ in out)
+            adjusted = split_adjusted[split_adjusted["symbol"] == symbol].set_index("date")
+            adj_close = in_window["date"].map(adjusted["close"]).astype("float64").to_numpy()
+            if self.adjust_dividends:
+                factors = dividend_factors(bars["date"].tolist(), bars["close"].to_numpy(),
+                                           dividends.get(symbol, []))
+                adj_close = adj_close * factors[in_window.index.to_numpy()]
+            frames.append(in_window.assign(adj_close=adj_close, source=self.source))
+        found = {f["symbol"].iloc[0] for f in frames}
+        rest = [s for s in wanted if s not in found]
+        if rest:  # indices, funds, anything the grouped bars lack: per symbol
+            frames.append(self.prices(rest, start, end))
+        frames = [f[PRICE_COLUMNS] for f in frames if len(f)]
+        if not frames:
+            return empty_frame(PRICE_COLUMNS)
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values(["symbol", "date"], ignore_index=True)[PRICE_COLUMNS]
+
+    def _grouped(self, day: dt.date, tickers: dict[str, str], *, adjusted: bool
+                 ) -> pd.DataFrame:
+        """One session's grouped daily bars of ``tickers`` (Polygon ticker → symbol)."""
+        kind = "split-adjusted" if adjusted else "unadjusted"
+        aggs = self._request(
+            f"{kind} grouped daily bars of {day}",
+            lambda: self._client.get_grouped_daily_aggs(day.isoformat(), adjusted=adjusted),
+        )
+        rows = [
+            {"symbol": tickers[a.ticker], "date": day, "open": getattr(a, "open", None),
+             "high": getattr(a, "high", None), "low": getattr(a, "low", None),
+             "close": a.close, "volume": getattr(a, "volume", None)}
+            for a in ([] if aggs is _NOT_FOUND else aggs or [])
+            if getattr(a, "ticker", None) in tickers and getattr(a, "close", None) is not None
+        ]
+        columns = ["symbol", "date", "open", "high", "low", "close", "volume"]
+        frame = pd.DataFrame(rows, columns=columns)
+        for column in ("open", "high", "low", "close", "volume"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        return frame
+
+    def _market_dividends(self, tickers: dict[str, str], start: dt.date, end: dt.date
+                          ) -> dict[str, list[tuple[dt.date, float]]]:
+        """Cash dividends of ``tickers`` with ex-date in (start, end], one market-wide listing."""
+        records = self._request(
+            f"dividends of all tickers after {start}",
+            lambda: list(self._client.list_dividends(
+                ex_dividend_date_gt=start.isoformat(), ex_dividend_date_lte=end.isoformat(),
+                limit=1000)),
+        )
+        by_symbol: dict[str, list] = {}
+        for record in [] if records is _NOT_FOUND else records:
+            symbol = tickers.get(getattr(record, "ticker", None))
+            if symbol is not None:
+                by_symbol.setdefault(symbol, []).append(record)
+        return {symbol: _cash_dividends(symbol, rows) for symbol, rows in by_symbol.items()}
+
+    def _market_splits(self, tickers: dict[str, str], start: dt.date, end: dt.date
+                       ) -> dict[str, list[tuple[dt.date, float]]]:
+        """Splits of ``tickers`` executed in [start, end], one market-wide listing."""
+        records = self._request(
+            f"splits of all tickers {start}..{end}",
+            lambda: list(self._client.list_splits(
+                execution_date_gte=start.isoformat(), execution_date_lte=end.isoformat(),
+                limit=1000)),
+        )
+        by_symbol: dict[str, list] = {}
+        for record in [] if records is _NOT_FOUND else records:
+            symbol = tickers.get(getattr(record, "ticker", None))
+            if symbol is not None:
+                by_symbol.setdefault(symbol, []).append(record)
+        return {symbol: _split_ratios(symbol, rows) for symbol, rows in by_symbol.items()}
 
     # -- options ---------------------------------------------------------------------------
 
@@ -553,7 +697,16 @@ class PolygonProvider:
             # connection refused/reset, timeouts, TLS errors (urllib3 retries are off)
             transport_errors=(urllib3.exceptions.HTTPError, OSError),
             redact=self._redact,
+            unreachable_hint=(
+                f"Cannot connect to {self._host}: Polygon is the market-data source because "
+                "POLYGON_API_KEY is set (or SIGMASIGHT_MARKET_DATA=polygon). Check the network "
+                "connection, or run offline with SIGMASIGHT_MARKET_DATA=simulated or files."
+            ),
         )
+
+    @property
+    def _host(self) -> str:
+        return urllib3.util.parse_url(self.base_url).host or self.base_url
 
 
 # -- helpers (pure) --------------------------------------------------------------------------
@@ -660,6 +813,48 @@ def dividend_factors(
             continue
         factors[before] *= 1.0 - cash / previous_close
     return factors
+
+
+def _cash_dividends(symbol: str, records: Iterable[Any]) -> list[tuple[dt.date, float]]:
+    """(ex-date, $ per share) of USD cash dividends, sorted; malformed records skipped."""
+    out = set()
+    for record in records:
+        ex_date = _parse_date(getattr(record, "ex_dividend_date", None))
+        cash = _float(getattr(record, "cash_amount", None))
+        currency = getattr(record, "currency", None)
+        if ex_date is None or not cash > 0:
+            continue
+        if currency not in (None, "", "USD"):
+            logger.warning(
+                "Polygon: ignoring a %s dividend of %s on %s (prices are in USD)",
+                currency,
+                symbol,
+                ex_date,
+            )
+            continue
+        out.add((ex_date, cash, getattr(record, "dividend_type", None)))
+    return sorted((ex_date, cash) for ex_date, cash, _ in out)
+
+
+def _split_ratios(symbol: str, records: Iterable[Any]) -> list[tuple[dt.date, float]]:
+    """(execution date, split_to / split_from) of splits, sorted; malformed records skipped."""
+    out = {}
+    for record in records:
+        ex_date = _parse_date(getattr(record, "execution_date", None))
+        split_from = _float(getattr(record, "split_from", None))
+        split_to = _float(getattr(record, "split_to", None))
+        if ex_date is None or not (split_from > 0 and split_to > 0):
+            logger.warning("Polygon: ignoring a malformed split of %s: %r", symbol, record)
+            continue
+        out[ex_date] = split_to / split_from
+    return sorted(out.items())
+
+
+def _sessions_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """NYSE sessions in [start, end]."""
+    sessions = nyse.all_sessions()
+    return [d.date() for d in sessions[(sessions >= pd.Timestamp(start))
+                                       & (sessions <= pd.Timestamp(end))]]
 
 
 def _option_security(symbol: str) -> dict[str, Any] | None:

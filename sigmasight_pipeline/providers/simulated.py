@@ -36,7 +36,11 @@ dividend (in cents, set each year as the yield's share of the price then), and `
 total-return series **anchored at the base date** (``adj_close == close`` on 2015-01-02)
 and compounded *forward*: ``adj_close_t / adj_close_(t−1) = (close_t + dividend_t) /
 close_(t−1)``. Unlike a vendor's back-adjusted series it never changes for a past date
-when later dates are generated, so re-running history gives the same returns. Volumes are
+when later dates are generated, so re-running history gives the same returns. Demo symbols split on
+their real ex-dates (``SPLITS``, e.g. NVDA 10-for-1 on 2024-06-10): ``close``, open, high,
+low and dividends are per share of the day and drop by the ratio on the ex-date, volume
+rises by it, ``adj_close`` is unchanged (levels are calibrated on the 2024-01-16 share basis).
+Volumes are
 positive integers; open/high/low surround the close (low ≤ open, close ≤ high); mutual
 funds publish one NAV a day (open = high = low = close).
 
@@ -68,6 +72,7 @@ from sigmasight_pipeline import calendar
 from sigmasight_pipeline.engines.black_scholes import bs_price, continuous_rate_from_bey
 
 from .base import (
+    CORPORATE_ACTION_COLUMNS,
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
     SECURITY_COLUMNS,
@@ -263,6 +268,20 @@ PROFILES: dict[str, _Profile] = {
             div_yield=0.035, div_month=2, div_day=2, volume=1.5e7),
 }
 del _P
+
+#: real split history of the demo symbols (ex-date, new shares per old share), SPEC §8:
+#: ``close`` (and open, high, low, dividends) are on the shares of the day, so they drop by
+#: the ratio on the ex-date, while ``adj_close`` stays continuous. Prices are calibrated on
+#: ANCHOR_DATE's share basis: dates before a split before the anchor are scaled up by it.
+SPLITS: dict[str, tuple[tuple[dt.date, float], ...]] = {
+    "AAPL": ((dt.date(2020, 8, 31), 4.0),),
+    "AMZN": ((dt.date(2022, 6, 6), 20.0),),
+    "GOOGL": ((dt.date(2022, 7, 18), 20.0),),
+    "NFLX": ((dt.date(2025, 11, 17), 10.0),),
+    "NVDA": ((dt.date(2021, 7, 20), 4.0), (dt.date(2024, 6, 10), 10.0)),
+    "SHOP": ((dt.date(2022, 6, 29), 10.0),),
+    "TSLA": ((dt.date(2020, 8, 31), 5.0), (dt.date(2022, 8, 25), 3.0)),
+}
 
 #: the VIX index: no factor loadings, its own process (level on ANCHOR_DATE is simulated)
 VIX = "VIX"
@@ -546,7 +565,47 @@ class SimulatedProvider:
                 p0 *= profile.level / path.close[a]
                 path = self._price_path(profile, p0 * growth[k], ex_index, q, z[k, 1:],
                                         common.market_vol)
-            self._paths[symbol] = path
+            self._paths[symbol] = self._split_path(symbol, path)
+
+    def _share_basis(self, symbol: str) -> np.ndarray:
+        """(n_sessions,) shares today per share of ANCHOR_DATE: Π ratio of the splits with
+        ex-date ≤ session over Π ratio of those ≤ ANCHOR_DATE (1.0 for a symbol without)."""
+        shares = np.ones(len(self._sessions))
+        for ex_date, ratio in SPLITS.get(symbol, ()):
+            shares[self._sessions.searchsorted(pd.Timestamp(ex_date)):] *= ratio
+        return shares / shares[self._anchor_index]
+
+    def _split_path(self, symbol: str, path: _Path) -> _Path:
+        """``path`` with its raw prices, volumes and dividends on the shares of each day."""
+        if symbol not in SPLITS:
+            return path
+        shares = self._share_basis(symbol)
+
+        def per_share(x: np.ndarray) -> np.ndarray:
+            return np.maximum(np.round(x / shares, 2), 0.01)
+
+        return _Path(open=per_share(path.open), high=per_share(path.high),
+                     low=per_share(path.low), close=per_share(path.close),
+                     adj_close=path.adj_close,  # continuous: splits are no return
+                     volume=np.maximum(np.rint(path.volume * shares), 1).astype(np.int64),
+                     ex_index=path.ex_index,
+                     dividend=np.round(path.dividend / shares[path.ex_index], 4))
+
+    def corporate_actions(self, symbols: Sequence[str], start: dt.date, end: dt.date
+                          ) -> pd.DataFrame:
+        """The real splits (SPLITS) and the simulated dividends of ``symbols`` with ex_date in
+        [start, end] (CORPORATE_ACTION_COLUMNS, sorted by symbol, ex_date)."""
+        start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+        known = sorted({s for s in symbols if self._is_known(s)})
+        splits = [(s, d, "split", r, np.nan) for s in known for d, r in SPLITS.get(s, ())
+                  if start <= d <= end]
+        divs = self.dividends(known, start, end)
+        rows = splits + [(r.symbol, r.date, "dividend", np.nan, r.amount)
+                         for r in divs.itertuples(index=False)]
+        frame = pd.DataFrame(rows, columns=CORPORATE_ACTION_COLUMNS[:-1])
+        frame[["ratio", "cash_amount"]] = frame[["ratio", "cash_amount"]].astype(np.float64)
+        frame["source"] = SOURCE
+        return frame.sort_values(["symbol", "ex_date", "action"], ignore_index=True)
 
     def _price_path(
         self,

@@ -32,6 +32,8 @@ EXTRA_COLUMNS = [
     "Rho_USD_Per_Rate_Point", "Vol_Source",
     *(f"Beta_{f.replace(' ', '_')}" for f in FACTOR_ORDER if f != "Rate"),
     "IR_Beta_Per_PP", "Factor_Quality", "Flags",
+    # SPEC §8: the quantity held on the report date after splits (Quantity is as entered)
+    "Effective_Quantity",
 ]
 
 COLUMNS = [*ORIGINAL_COLUMNS, *EXTRA_COLUMNS]
@@ -68,6 +70,7 @@ def _row(doc: dict, p: dict) -> list[str]:
         p["vol_source"] or "",
         *(_f(betas.get(f), 6) for f in FACTOR_ORDER if f != "Rate"),
         _f(p["ir_beta"], 6), p["factor_quality"] or "", ";".join(p["flags"]),
+        _qty(p.get("effective_quantity")),
         *risk_csv_values(p),
     ]
 

@@ -225,6 +225,8 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
             "symbol": pos["symbol"],
             "position_type": pos["position_type"],
             "quantity": num(pos["quantity"]),
+            "effective_quantity": num(v.get("effective_quantity", pos["quantity"])),
+            "split_factor": num(v.get("split_factor", 1.0)),
             "multiplier": _int(pos["multiplier"]),
             "entry_price": num(pos["entry_price"]),
             "entry_date": _iso(pos["entry_date"]),

@@ -117,7 +117,10 @@ def _positions(doc: dict) -> list[str]:
            f"{len(positions)})", ""]
     if not positions:
         return [*out, "No positions held on this day."]
-    rows = [(p["symbol"], p["position_type"], fmt_qty(p["quantity"]), fmt_num(p["price"], 2),
+    # the quantity held on the day, after splits since entry (SPEC §8)
+    rows = [(p["symbol"], p["position_type"],
+             fmt_qty(p["quantity"] if p.get("effective_quantity") is None
+                     else p["effective_quantity"]), fmt_num(p["price"], 2),
              fmt_money(p["market_value"]), fmt_money(p["exposure"]),
              fmt_pct(p["weight_of_gross"]), fmt_money(p["unrealized_pnl"]),
              "; ".join(p["tags"]) or "-")

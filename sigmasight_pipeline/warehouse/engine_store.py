@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import Table, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Connection
 
 from .fetch import fetch_frame, uuid_as_text
@@ -71,3 +72,26 @@ def read_var_history(conn: Connection, start: dt.date, end: dt.date) -> pd.DataF
     out["var"] = pd.to_numeric(out["var"], errors="coerce").astype(float)
     out["confidence"] = out["confidence"].astype(float)
     return out
+def last_values_before(conn: Connection, position_ids: Sequence[str], day: dt.date
+                       ) -> pd.DataFrame:
+    """Each position's latest ``position_values`` row dated before ``day`` with the
+    adj_close of the price it used (position_id, date, price, price_date, market_value,
+    split_factor, adj_close); for P&L over a stretch of days without a value."""
+    from .tables import market_prices
+    from .tables import position_values as pv
+
+    columns = ["position_id", "date", "price", "price_date", "market_value", "split_factor",
+               "adj_close"]
+    if not position_ids:
+        return pd.DataFrame(columns=columns)
+    latest = (select(pv.c.position_id, pv.c.date, pv.c.symbol, pv.c.price, pv.c.price_date,
+                     pv.c.market_value, pv.c.split_factor)
+              .where(pv.c.position_id.in_(list(position_ids)), pv.c.date < day)
+              .order_by(pv.c.position_id, pv.c.date.desc())
+              .ext(distinct_on(pv.c.position_id)).subquery())
+    q = (select(uuid_as_text(latest.c.position_id), latest.c.date, latest.c.price,
+                latest.c.price_date, latest.c.market_value, latest.c.split_factor,
+                market_prices.c.adj_close)
+         .select_from(latest.outerjoin(market_prices, (market_prices.c.symbol == latest.c.symbol)
+                                       & (market_prices.c.date == latest.c.price_date))))
+    return fetch_frame(conn, q, columns)

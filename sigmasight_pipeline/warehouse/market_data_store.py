@@ -75,3 +75,18 @@ def yield_on(conn: Connection, series_id: str, day: dt.date, max_days_back: int 
 def read_securities(conn: Connection) -> pd.DataFrame:
     cols = ("symbol", "name", "asset_class", "sector", "industry")
     return _frame(conn, select(*(securities.c[c] for c in cols)), cols)
+
+
+def read_corporate_actions(conn: Connection, symbols: Sequence[str] | None = None,
+                           end: dt.date | None = None) -> pd.DataFrame:
+    """Corporate actions (SPEC §8) with ex_date ≤ ``end`` (all when None), by symbol, ex_date."""
+    from .tables import corporate_actions
+
+    cols = ("symbol", "ex_date", "action", "ratio", "cash_amount", "source")
+    q = select(*(corporate_actions.c[c] for c in cols))
+    if symbols is not None:
+        q = q.where(corporate_actions.c.symbol.in_(list(symbols)))
+    if end is not None:
+        q = q.where(corporate_actions.c.ex_date <= end)
+    return _frame(conn, q.order_by(corporate_actions.c.symbol, corporate_actions.c.ex_date),
+                  cols)

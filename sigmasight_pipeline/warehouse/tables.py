@@ -185,6 +185,9 @@ position_values = Table(
     Column("cost_basis", Float, nullable=False),
     Column("unrealized_pnl", Float, nullable=False),
     _flags(),
+    # SPEC §8: quantity × split factor valued on the day, and that factor (1 without splits)
+    Column("effective_quantity", Float),
+    Column("split_factor", Float),
     PrimaryKeyConstraint("date", "position_id"),
     Index("ix_position_values_portfolio", "portfolio_id", "date"),
 )
@@ -639,4 +642,18 @@ limit_checks = Table(
     Column("threshold", Float, nullable=False),
     Column("status", Text, nullable=False),  # ok breach not_available
     PrimaryKeyConstraint("date", "portfolio_id", "limit_name"),
+)
+
+# --- corporate actions (SPEC §8) ------------------------------------------------------------
+corporate_actions = Table(
+    "corporate_actions",
+    metadata,
+    Column("symbol", Text, nullable=False),
+    Column("ex_date", Date, nullable=False),
+    Column("action", Text, nullable=False),  # split, dividend
+    Column("ratio", Float),  # splits: new shares per old share (2.0 = 2-for-1)
+    Column("cash_amount", Float),  # dividends: $ per share
+    Column("source", Text, nullable=False),
+    PrimaryKeyConstraint("symbol", "ex_date", "action"),
+    Index("ix_corporate_actions_ex_date", "ex_date"),
 )

@@ -123,9 +123,12 @@ def test_closes_values_exposures_and_snapshots_never_value_at_a_bad_price(closes
     values, issues = value_positions(positions, resolved, None, AS_OF)
     assert set(values["position_id"]) | set(issues["position_id"]) == {"p1", "p2", "p3"}
     assert np.isfinite(values["price"]).all() and (values["price"] > 0).all()
-    expected = values["price"] * values["quantity"] if "quantity" in values else None
-    if expected is not None:
-        assert np.allclose(values["market_value"], expected)
+    # market value = quantity × multiplier × price of each valued position (SPEC §4)
+    held = values.merge(positions[["position_id", "quantity", "multiplier"]], on="position_id",
+                        how="left", validate="1:1")
+    assert held["quantity"].notna().all()
+    expected = held["price"] * held["quantity"] * held["multiplier"]
+    assert np.allclose(held["market_value"], expected, rtol=1e-12, atol=0)
     exposures = portfolio_exposures(values, positions, ["pf"])
     assert len(exposures) == 1
     e = exposures.iloc[0]

@@ -52,8 +52,7 @@ def test_report_files_are_byte_identical_when_a_day_is_materialized_again(demo_b
         pytest.skip("no report assets are defined yet (group 'reports' is empty)")
     run_days(D)
     first = _report_files(demo_book, D)
-    if not first:
-        pytest.skip("report assets exist but wrote no rows to sigmasight.reports for the day")
+    assert first, "report assets exist but wrote no rows to sigmasight.reports for the day"
     with demo_book.connect() as conn:
         listed = conn.execute(text("SELECT path, bytes, sha256 FROM sigmasight.reports "
                                    "WHERE date = :d"), {"d": D}).all()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -20,20 +21,34 @@ from dagster import (
 )
 
 from ...calendar import previous_trading_day, sessions_back
+from ...engines.corporate_actions import effective_positions
 from ...engines.prices import plausible_price
 from ...providers.base import (
+    CORPORATE_ACTION_COLUMNS,
     OPTION_QUOTE_COLUMNS,
     PRICE_COLUMNS,
     SECURITY_COLUMNS,
     TREASURY_SERIES,
     YIELD_COLUMNS,
     ProviderDataError,
+    ProviderUnreachable,
 )
 from ...resources import MarketDataResource, WarehouseResource
 from ...universe import HISTORY_SESSIONS, held_in_range, option_contracts, price_symbols
-from ...warehouse.market_data_store import first_price_date, price_counts, read_prices
+from ...warehouse.market_data_store import (
+    first_price_date,
+    price_counts,
+    read_corporate_actions,
+    read_prices,
+)
 from ...warehouse.positions_store import read_positions
-from ...warehouse.tables import market_prices, option_quotes, securities, treasury_yields
+from ...warehouse.tables import (
+    corporate_actions,
+    market_prices,
+    option_quotes,
+    securities,
+    treasury_yields,
+)
 from ...warehouse.writer import merge_rows, replace_partition
 from ..common import DAILY, PROVIDER_RETRY, issue_counts, partition_days, write_issues
 from ..positions.assets import positions as positions_asset
@@ -42,10 +57,11 @@ GROUP = "market_data"
 
 
 def _fetch(what: str, call):
-    """Run a provider call; malformed data is not worth retrying."""
+    """Run a provider call; malformed data and an unreachable host are not worth retrying
+    (Dagster's RetryPolicy stays for answers that say "try later": 429, 503)."""
     try:
         return call()
-    except ProviderDataError as exc:
+    except (ProviderDataError, ProviderUnreachable) as exc:
         raise Failure(description=f"{what}: {exc}", allow_retries=False) from None
 
 
@@ -120,7 +136,8 @@ def _rebased(stored: pd.DataFrame, fetched: pd.DataFrame, tolerance: float = 1e-
     name="market_prices",
     group_name=GROUP,
     kinds={"postgres"},
-    deps=[positions_asset],
+    # after corporate_actions, which tells symbols new to the warehouse by their history
+    deps=[positions_asset, AssetKey("corporate_actions")],
     retry_policy=PROVIDER_RETRY,
     description="Daily OHLC, adjusted close and volume of held symbols, option underlyings, "
     "factor ETFs and benchmarks, with the engines' 253-session history filled "
@@ -143,8 +160,16 @@ def market_prices_asset(
         )
     # One request per symbol from the session before the run: that extra day shows
     # whether the vendor has re-based adj_close since the history was stored.
-    fetched = _fetch("prices", lambda: provider.prices(symbols, overlap_day, days[-1]))
-    fetched = fetched.reindex(columns=PRICE_COLUMNS)
+    # Symbols with stored history: the provider's cheapest daily path (Polygon: grouped
+    # daily bars, one request per session for every stock); the others one by one.
+    known = [s for s in symbols if s not in set(gaps)]
+    fetched = pd.concat([pd.DataFrame(columns=PRICE_COLUMNS)] + [
+        f.reindex(columns=PRICE_COLUMNS) for f in (
+            _fetch("prices", lambda: provider.daily_prices(known, overlap_day, days[-1]))
+            if known else None,
+            _fetch("prices", lambda: provider.prices(gaps, overlap_day, days[-1]))
+            if gaps else None)
+        if f is not None and len(f)], ignore_index=True)
     bad = _unusable_prices(fetched)
     unusable = {(row.symbol, row.date): row.close for row in _on_days(fetched[bad], days)
                 .itertuples()}
@@ -236,10 +261,58 @@ def market_prices_asset(
 
 
 @asset(
-    name="option_quotes",
+    name="corporate_actions",
     group_name=GROUP,
     kinds={"postgres"},
     deps=[positions_asset],
+    retry_policy=PROVIDER_RETRY,
+    description="Splits (ratio = new shares per old share) and cash dividends of every "
+    "symbol needed, from the earliest entry date held to the partition "
+    "(sigmasight.corporate_actions); engines value positions after splits from it.",
+    **DAILY,
+)
+def corporate_actions_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataResource
+) -> MaterializeResult:
+    days = partition_days(context)
+    book = _book(warehouse, days)
+    provider = market_data.provider()
+    symbols = price_symbols(book)
+    # a position's split factor runs over splits after its entry date, however long ago:
+    # symbols without stored history (new to the book; market_prices runs after this asset)
+    # get every action since the earliest entry, the others those since the previous session
+    entry = pd.to_datetime(book["entry_date"]).min() if len(book) else pd.NaT
+    start = min(entry.date(), days[0]) if pd.notna(entry) else days[0]
+    recent = previous_trading_day(days[0])
+    with warehouse.engine().connect() as conn:
+        new, _ = _history_gaps(conn, symbols, days[0])
+    known = [s for s in symbols if s not in set(new)]
+    frames = [pd.DataFrame(columns=CORPORATE_ACTION_COLUMNS)]
+    if new:
+        frames.append(_fetch("corporate actions",
+                             lambda: provider.corporate_actions(new, start, days[-1])))
+    if known:
+        frames.append(_fetch("corporate actions",
+                             lambda: provider.corporate_actions(known, recent, days[-1])))
+    frame = pd.concat([f.reindex(columns=CORPORATE_ACTION_COLUMNS) for f in frames if len(f)]
+                      or frames, ignore_index=True)
+    with warehouse.engine().begin() as conn:
+        written = merge_rows(conn, corporate_actions, frame)
+    splits = frame[frame["action"] == "split"]
+    return MaterializeResult(metadata={
+        "rows_written": written, "since": start.isoformat(), "source": provider.source,
+        "symbols_full_history": len(new), "symbols_recent": len(known),
+        "splits": MetadataValue.md(
+            splits[["symbol", "ex_date", "ratio"]].to_markdown(index=False)
+            if len(splits) else "_none_"),
+    })
+
+
+@asset(
+    name="option_quotes",
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[positions_asset, corporate_actions_asset],
     retry_policy=PROVIDER_RETRY,
     description="End-of-day quotes (bid, ask, last, implied vol) of every option held "
     "(sigmasight.option_quotes).",
@@ -252,8 +325,11 @@ def option_quotes_asset(
     book = _book(warehouse, days)
     provider = market_data.provider()
     frames, issues = [], []
+    with warehouse.engine().connect() as conn:
+        actions = read_corporate_actions(conn, end=days[-1])
     for day in days:
-        contracts = option_contracts(book, day)
+        # contracts on their terms of the day: a split divides the strike (SPEC §8)
+        contracts = option_contracts(effective_positions(book, actions, day), day)
         if contracts.empty:
             continue
         quotes = _fetch(

@@ -11,16 +11,17 @@ import datetime as dt
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from ...calendar import previous_trading_day
-from ...engines.activity import active_positions, is_option
+from ...calendar import all_sessions, previous_trading_day
+from ...engines.activity import is_option
 from ...engines.black_scholes import continuous_rate_from_bey
+from ...engines.corporate_actions import large_split_issues
 from ...engines.exposures import portfolio_exposures as exposures_engine
 from ...engines.exposures import tag_exposures as tag_exposures_engine
 from ...engines.greeks import compute_position_greeks, historical_volatility
 from ...engines.snapshots import portfolio_snapshots as snapshots_engine
 from ...engines.valuation import value_positions
 from ...resources import WarehouseResource
-from ...warehouse.engine_store import read_days, snapshot_dates_before
+from ...warehouse.engine_store import last_values_before, read_days, snapshot_dates_before
 from ...warehouse.market_data_store import read_option_quotes, yield_on
 from ...warehouse.positions_store import read_portfolios, read_positions, read_tags
 from ...warehouse.tables import (
@@ -33,6 +34,7 @@ from ...warehouse.tables import (
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, issue_counts, partition_days, write_issues
 from ..market_data.assets import (
+    corporate_actions_asset,
     market_prices_asset,
     option_quotes_asset,
     treasury_yields_asset,
@@ -73,7 +75,8 @@ def _rate(conn, day: dt.date) -> float:
 
 
 @asset(name="position_greeks", group_name=GROUP, kinds={"postgres", "numpy"},
-       deps=[positions_asset, market_prices_asset, option_quotes_asset, treasury_yields_asset],
+       deps=[positions_asset, market_prices_asset, option_quotes_asset, treasury_yields_asset,
+             corporate_actions_asset],
        description="Black-Scholes-Merton Greeks of every active option (per share and per "
                    "position; volatility waterfall quote IV → IV from mid → 30-day historical) "
                    "(sigmasight.position_greeks).", **DAILY)
@@ -85,13 +88,14 @@ def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     with engine.connect() as conn:
         inputs = load_range(conn, days)
         for day in days:
-            held = active_positions(inputs.positions, day)
+            held = inputs.held(day)  # effective positions: strikes and quantities after splits
             options = held[is_option(held["position_type"])]
             if options.empty:
                 continue
             underlyings = sorted(options["underlying_symbol"].unique())
             closes = inputs.closes(day, underlyings)
-            hist_vol = historical_volatility(inputs.adj_close_wide(day), day)
+            hist_vol = historical_volatility(inputs.adj_close_wide(day), day,
+                                             sessions=all_sessions())
             result = compute_position_greeks(
                 options, closes[["price", "stale"]], read_option_quotes(conn, day), hist_vol,
                 _rate(conn, day), day)
@@ -110,7 +114,7 @@ def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseRe
 
 
 @asset(name="position_values", group_name=GROUP, kinds={"postgres", "pandas"},
-       deps=[position_greeks_asset, market_prices_asset],
+       deps=[position_greeks_asset, market_prices_asset, corporate_actions_asset],
        description="Price, market value, delta-adjusted exposure, notional, cost basis and "
                    "unrealized P&L of every position held (sigmasight.position_values).",
        **DAILY)
@@ -123,11 +127,12 @@ def position_values_asset(context: AssetExecutionContext, warehouse: WarehouseRe
         inputs = load_range(conn, days)
         greeks = read_days(conn, position_greeks, days)
         for day in days:
-            held = active_positions(inputs.positions, day)
+            held = inputs.held(day)  # effective positions (SPEC §8)
             values, issues = value_positions(
                 held, inputs.closes(day), greeks[greeks["date"] == day], day)
             frames.append(values.assign(date=day))
-            issue_frames.append(issues.assign(date=day))
+            issue_frames.append(pd.concat([issues, large_split_issues(held, day)],
+                                          ignore_index=True).assign(date=day))
     values, issues = _concat(frames), _concat(issue_frames)
     with engine.begin() as conn:
         written = replace_partition(conn, position_values, days, values)
@@ -206,12 +211,15 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
             exposures = read_days(conn, portfolio_exposures, day)
             prev_snaps = read_days(conn, portfolio_snapshots, prev_day)
             earlier = snapshot_dates_before(conn, portfolio_snapshots, day)
+            # positions back after days without a value: the move since their last one
+            unseen = sorted(set(values["position_id"]) - set(prev_values["position_id"]))
+            last_values = last_values_before(conn, unseen, prev_day)
         has_prev = len(inputs.prices) and prev_day >= inputs.prices["date"].min()
         prev_closes = inputs.closes(prev_day) if has_prev else None
         snap = snapshots_engine(
-            day, ports, inputs.positions, values, greeks, exposures, prev_values,
+            day, ports, inputs.positions_on(day), values, greeks, exposures, prev_values,
             prev_closes, inputs.closes(day), prev_snaps, earlier, inputs.data_source(day),
-            prev_date=prev_day,
+            prev_date=prev_day, last_values=last_values,
         ).assign(date=day)
         with engine.begin() as conn:
             written += replace_partition(conn, portfolio_snapshots, day, snap)

@@ -5,6 +5,7 @@
 import pandas as pd
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 
+from ...calendar import all_sessions
 from ...engines.correlations import position_correlations as correlations_engine
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
@@ -42,6 +43,7 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
         values = read_days(conn, position_values, days)
     values = values.merge(beta_symbols(inputs.positions), on="position_id", how="left")
     prices = inputs.adj_close_wide()
+    sessions = all_sessions()  # returns between sessions, not between stored rows
     # split once (comparing every row's date per day cost O(days²) rows in a range run)
     by_day = dict(tuple(values.groupby("date", sort=False)[["portfolio_id", "beta_symbol",
                                                               "exposure"]]))
@@ -55,7 +57,8 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
             if held is None or held.empty:
                 day_pairs = day_summaries = pd.DataFrame()
             else:
-                day_pairs, day_summaries = correlations_engine(held, prices, day)
+                day_pairs, day_summaries = correlations_engine(held, prices, day,
+                                                               sessions=sessions)
                 day_pairs, day_summaries = day_pairs.assign(date=day), day_summaries.assign(
                     date=day)
                 pairs, summaries = day_pairs, day_summaries  # the last day's, for the preview

@@ -8,9 +8,10 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from ...calendar import all_sessions, sessions_back
-from ...engines.activity import is_option
+from ...engines.activity import active_positions, is_option
+from ...engines.corporate_actions import effective_positions
 from ...engines.prices import MAX_STALE_SESSIONS, resolve_closes
-from ...warehouse.market_data_store import read_prices
+from ...warehouse.market_data_store import read_corporate_actions, read_prices
 from ...warehouse.positions_store import read_positions
 
 #: sessions of price history loaded before the first day: 30-day vol needs 31 closes,
@@ -23,6 +24,8 @@ class RangeInputs:
     days: list[dt.date]
     positions: pd.DataFrame  # every position, open and closed
     prices: pd.DataFrame  # symbol, date, close, adj_close, source
+    #: corporate actions up to the last day (SPEC §8): symbol, ex_date, action, ratio, ...
+    actions: pd.DataFrame | None = None
     _wide: pd.DataFrame | None = field(default=None, repr=False)
     _by_date: tuple[pd.DataFrame, np.ndarray] | None = field(default=None, repr=False)
 
@@ -36,6 +39,15 @@ class RangeInputs:
         lo = np.searchsorted(dates, np.datetime64(first, "D"), side="left")
         hi = np.searchsorted(dates, np.datetime64(last, "D"), side="right")
         return ordered.iloc[lo:hi]
+
+    def positions_on(self, day: dt.date) -> pd.DataFrame:
+        """Every position on its terms of ``day`` (SPEC §8): quantity × split factor, entry
+        price and strike ÷ it, columns ``split_factor`` and ``stated_quantity`` added."""
+        return effective_positions(self.positions, self.actions, day)
+
+    def held(self, day: dt.date) -> pd.DataFrame:
+        """The positions held at the close of ``day`` (SPEC §5.1), on that day's terms."""
+        return active_positions(self.positions_on(day), day)
 
     def closes(self, day: dt.date, symbols=None) -> pd.DataFrame:
         """resolve_closes on ``day``: the close or one up to 5 sessions old (stale)."""
@@ -61,7 +73,8 @@ def load_range(conn: Connection, days: list[dt.date],
     """Positions and the prices of ``lookback`` sessions before the first day to the last."""
     start = sessions_back(days[0], lookback + 1)[0]
     return RangeInputs(days=days, positions=read_positions(conn),
-                       prices=read_prices(conn, None, start, days[-1]))
+                       prices=read_prices(conn, None, start, days[-1]),
+                       actions=read_corporate_actions(conn, end=days[-1]))
 
 
 def beta_symbols(positions: pd.DataFrame) -> pd.DataFrame:

@@ -64,10 +64,12 @@ class ScenarioInputs:
     def book(self, day: dt.date) -> pd.DataFrame:
         """One row per valued position: exposure, contract terms and the Greeks' S, σ, r, T."""
         values = self.values.loc[self.values["date"] == day,
-                                 ["position_id", "portfolio_id", "symbol", "price", "exposure"]]
+                                 ["position_id", "portfolio_id", "symbol", "price", "exposure",
+                                  "effective_quantity", "split_factor"]]
         greeks = self.greeks.loc[self.greeks["date"] == day, _GREEK_FIELDS]
         book = values.merge(self.positions, on="position_id", how="left").merge(
             greeks, on="position_id", how="left")
+        book = effective_book(book)
         # stocks, ETFs and funds: the underlying is the position itself
         book["underlying_price"] = book["underlying_price"].fillna(book["price"])
         return book
@@ -95,6 +97,17 @@ class ScenarioInputs:
             return None
         return (rows.pivot(index="factor_a", columns="factor_b", values="covariance")
                 .reindex(index=EQUITY_FACTORS, columns=EQUITY_FACTORS).astype(float))
+
+
+def effective_book(book: pd.DataFrame) -> pd.DataFrame:
+    """The book on the day's terms (SPEC §8): quantity = position_values.effective_quantity,
+    strike ÷ split_factor (rows written before splits were tracked keep their terms)."""
+    factor = pd.to_numeric(book["split_factor"], errors="coerce").fillna(1.0)
+    quantity = pd.to_numeric(book["effective_quantity"], errors="coerce")
+    return book.assign(
+        quantity=quantity.fillna(pd.to_numeric(book["quantity"], errors="coerce")),
+        strike=pd.to_numeric(book["strike"], errors="coerce") / factor,
+    ).drop(columns=["effective_quantity"])
 
 
 def _revalue_days(engine, days: list[dt.date], revalue) -> pd.DataFrame:
