@@ -98,11 +98,22 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     dgs10 = pd.Series(dgs["value"].to_numpy(dtype=float), index=list(dgs["date"]))
     adj = inputs.adj_close_wide()
     frames = []
+    cache: dict[dt.date, tuple[pd.DataFrame, pd.DataFrame]] = {}  # day t is t+1's t−1
+
+    def values_and_greeks(conn, d: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if d not in cache:
+            cache.clear()
+            cache[d] = (read_days(conn, position_values, d), read_days(conn, position_greeks, d))
+        return cache[d]
+
     for day in days:
         prev = previous_trading_day(day)
         with engine.connect() as conn:
-            values, prev_values = (read_days(conn, position_values, d) for d in (day, prev))
-            greeks, prev_greeks = (read_days(conn, position_greeks, d) for d in (day, prev))
+            prev_values, prev_greeks = values_and_greeks(conn, prev)
+            values, greeks = read_days(conn, position_values, day), read_days(
+                conn, position_greeks, day)
+            cache.clear()
+            cache[day] = (values, greeks)
             betas = read_days(conn, position_factor_exposures, prev)
             rate_betas = read_days(conn, position_interest_rate_betas, prev)
             factors = read_days(conn, factor_returns, day)
