@@ -111,3 +111,12 @@ def test_tick_helpers_give_round_values_and_dates_inside_the_window():
     assert nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     d = date_ticks(dt.date(2025, 4, 1), dt.date(2025, 6, 30))
     assert 2 <= len(d) <= 7 and all(dt.date(2025, 4, 1) <= x <= dt.date(2025, 6, 30) for x in d)
+
+
+def test_tick_labels_have_the_decimals_their_step_needs():
+    from sigmasight_pipeline.reports.chart import _decimals, _millions
+
+    assert _decimals([0.0, 500000.0, 1000000.0]) == 2  # 0.50
+    assert _decimals([-25000.0, 0.0, 25000.0]) == 3  # 0.025
+    assert [_millions(v, 3) for v in (-25000.0, 0.0, 25000.0)] == ["-0.025", "0.000", "0.025"]
+    assert _millions(-1.0) == "0.00"  # no "-0.00"

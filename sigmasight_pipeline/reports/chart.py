@@ -32,6 +32,9 @@ BLUE, ORANGE, GREEN = (31, 119, 180), (255, 127, 14), (44, 160, 44)
 WHITE, BLACK, GRID, REF, TEXT = (255, 255, 255), (0, 0, 0), (217, 217, 217), (153, 153, 153), \
     (38, 38, 38)
 
+#: half-range (US$) of a panel whose values are all equal
+FLAT_RANGE = 50_000.0
+
 # layout in final pixels
 LEFT, RIGHT, TOP, BOTTOM, GAP = 90, 20, 40, 55, 18
 
@@ -116,8 +119,17 @@ def date_ticks(first: dt.date, last: dt.date, most: int = 7) -> list[dt.date]:
     return [first, last]
 
 
-def _millions(x: float) -> str:
-    text = f"{x / 1e6:,.2f}"
+def _decimals(ticks: list[float]) -> int:
+    """Decimals of US$ m labels: 2, or as many as the tick step needs (0.025 → 3)."""
+    step = abs(ticks[1] - ticks[0]) / 1e6 if len(ticks) > 1 else 1.0
+    dp = 2
+    while dp < 6 and abs(round(step, dp) - step) > 1e-12:
+        dp += 1
+    return dp
+
+
+def _millions(x: float, dp: int = 2) -> str:
+    text = f"{x / 1e6:,.{dp}f}"
     return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
@@ -196,19 +208,21 @@ def render_chart(doc: dict) -> bytes:
             values += [v for b in panel.bands for v in (*b.lower, *b.upper) if v is not None]
             values += panel.hlines
             lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
-            if hi == lo:
-                lo, hi = lo - max(abs(lo) * 0.05, 1.0), hi + max(abs(hi) * 0.05, 1.0)
+            if hi == lo:  # one value: a range that still has readable US$ m ticks
+                lo, hi = lo - max(abs(lo) * 0.05, FLAT_RANGE), hi + max(abs(hi) * 0.05, FLAT_RANGE)
             pad = (hi - lo) * 0.05
             lo, hi = lo - pad, hi + pad
             ymap = lambda v, lo=lo, hi=hi, top=top, bottom=bottom: (  # noqa: E731
                 bottom - (v - lo) / (hi - lo) * (bottom - top))
             for x, _ in xticks:
                 draw.line([(x, top), (x, bottom)], fill=GRID, width=max(1, s // 2))
-            for v in nice_ticks(lo, hi):
+            yticks = nice_ticks(lo, hi)
+            dp = _decimals(yticks)
+            for v in yticks:
                 y = ymap(v)
                 draw.line([(x0, y), (x1, y)], fill=GRID, width=max(1, s // 2))
                 draw.line([(x0 - 4 * s, y), (x0, y)], fill=BLACK, width=s)
-                _text(draw, (x0 - 6 * s, y), _millions(v), 8, anchor="rm")
+                _text(draw, (x0 - 6 * s, y), _millions(v, dp), 8, anchor="rm")
             for band in panel.bands:
                 for run in _segments(xs, [None if a is None or b is None else (a, b)
                                           for a, b in zip(band.lower, band.upper,
@@ -223,8 +237,10 @@ def render_chart(doc: dict) -> bytes:
             for sr in panel.series:
                 for run in _segments(xs, sr.values):
                     pts = [(x, ymap(v)) for x, v in run]
-                    if len(pts) == 1:
-                        pts = pts * 2
+                    if len(pts) == 1:  # a lone value (one day, or between gaps): a dot
+                        (x, y), r = pts[0], 2.5 * s
+                        draw.ellipse([x - r, y - r, x + r, y + r], fill=sr.color)
+                        continue
                     draw.line(pts, fill=sr.color, width=round(sr.width * s), joint="curve")
             if panel.legend:
                 ly = top + 8 * s
