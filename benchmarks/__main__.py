@@ -21,11 +21,17 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchmarks import bench_originals, run_scale
+from benchmarks import bench_originals, bench_partitions, bench_reports, run_scale
 
 DAY_WALL_TARGET_S = 30.0
 DAY_RSS_TARGET_MB = 4096.0
 BACKFILL_TARGET_S = 15 * 60.0
+# issue 16 (scale)
+DAY_ALL_TARGET_S = 60.0  # every asset including the reports
+DAY_ALL_RSS_TARGET_MB = 2048.0
+ASSET_TARGET_S = 25.0  # every engine asset alone
+YEAR_TARGET_S = 10 * 60.0  # 250 sessions of 200 × 50, every asset including the reports
+YEAR_RSS_TARGET_MB = 3072.0
 #: assets that read the previous trading day's rows as a second query, by design (P&L)
 PREVIOUS_DAY_READS = ("portfolio_snapshots:",)
 
@@ -71,13 +77,58 @@ def _pg_version() -> str:
         return "embedded (pgserver)"
 
 
-def targets(originals: list[dict], day: dict | None, backfill: dict | None) -> list[dict]:
+def targets(originals: list[dict], day: dict | None, backfill: dict | None,
+            reports: dict | None = None, partitions: list[dict] | None = None) -> list[dict]:
     """Each target: what, measured, target, met."""
     out = []
 
     def add(what, measured, target, met, note=""):
         out.append({"what": what, "measured": measured, "target": target, "met": met,
                     "note": note})
+
+    if reports:
+        ok = reports["identical_rerun"] and not reports["mismatched_alone"]
+        add(f"reports: {reports['portfolios']:,} portfolios × (md + json + csv + png), one day "
+            f"(read + render + write, {reports['workers']} workers)",
+            f"{reports['total_s']:.1f} s", f"≤ {bench_reports.REPORTS_TARGET_S:.0f} s",
+            reports["total_s"] <= bench_reports.REPORTS_TARGET_S,
+            f"read {reports['read_s']:.1f} s, render {reports['render_s']:.1f} s; load "
+            f"{reports['load_before']}")
+        add("reports: byte-identical across re-runs and to single-portfolio renders",
+            f"re-run {'identical' if reports['identical_rerun'] else 'DIFFERENT'}; "
+            f"{reports['checked_alone']} alone, {len(reports['mismatched_alone'])} differ",
+            "identical", ok)
+    if day:
+        worst = max((s for s in day["steps"] if s.get("rows") is not None),
+                    key=lambda s: s["seconds"] or 0, default=None)
+        if worst:
+            add("day: slowest engine asset alone", f"{worst['seconds']:.1f} s "
+                f"({worst['step']})", f"≤ {ASSET_TARGET_S:.0f} s",
+                worst["seconds"] <= ASSET_TARGET_S)
+        if day.get("reports"):
+            u, r = day["usage"], day["reports"]["usage"]
+            wall = u["wall_s"] + r["wall_s"]
+            rss = max(u.get("peak_rss_mb", 0), r.get("peak_rss_mb", 0))
+            add("day: every asset including the reports (engine + report processes)",
+                f"{wall:.1f} s", f"≤ {DAY_ALL_TARGET_S:.0f} s", wall <= DAY_ALL_TARGET_S,
+                f"engines {u['wall_s']:.1f} s + reports {r['wall_s']:.1f} s")
+            add("day: peak RSS of either process", f"{rss:,.0f} MB",
+                f"≤ {DAY_ALL_RSS_TARGET_MB:,.0f} MB", rss <= DAY_ALL_RSS_TARGET_MB)
+    if backfill and backfill.get("reports"):
+        u = backfill["usage"]
+        total = u["wall_s"] + backfill["reports"]["estimate_range_s"]
+        add("year: every asset including the reports (reports scaled from the sample days)",
+            f"{total / 60:.1f} min", f"≤ {YEAR_TARGET_S / 60:.0f} min", total <= YEAR_TARGET_S)
+        rss = max(u.get("peak_rss_mb", 0),
+                  backfill["reports"]["usage"].get("peak_rss_mb", 0))
+        add("year: peak RSS", f"{rss:,.0f} MB", f"≤ {YEAR_RSS_TARGET_MB:,.0f} MB",
+            rss <= YEAR_RSS_TARGET_MB)
+    for r in partitions or []:
+        add(f"writes: {r['what']}, {r['rows']:,} rows into a table holding {r['days']} days",
+            f"{r['rows_per_s']:,.0f} rows/s",
+            f"≥ {bench_partitions.TARGET_ROWS_PER_S:,.0f} rows/s",
+            r["rows_per_s"] >= bench_partitions.TARGET_ROWS_PER_S,
+            f"median {r['rows_per_s_median']:,.0f} rows/s; load {r['load']:.1f}")
 
     if day:
         u = day["usage"]
@@ -150,6 +201,8 @@ def main() -> None:
     parser.add_argument("--skip-backfill", action="store_true")
     parser.add_argument("--skip-day", action="store_true")
     parser.add_argument("--skip-originals", action="store_true")
+    parser.add_argument("--skip-reports", action="store_true")
+    parser.add_argument("--skip-partitions", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     args = parser.parse_args()
 
@@ -176,7 +229,18 @@ def main() -> None:
     if not args.skip_day:
         n_port = 100 if args.quick else 2000
         day = attempt("day", lambda: run_scale.scenario_day(n_port, 50, dt.date(2025, 6, 30),
-                                                            root / "day"))
+                                                            root / "day", keep=True))
+    reports = None
+    if not args.skip_day and not args.skip_reports and day:
+        reports = attempt("reports", lambda: bench_reports.run(
+            day["portfolios"], 50, dt.date(2025, 6, 30), root / "day", os.cpu_count() or 1))
+    if not args.skip_day:
+        run_scale.stop_warehouse(root / "day" / "home")
+    partitions = None
+    if not args.skip_partitions:
+        partitions = attempt("partitions", lambda: bench_partitions.run(
+            10 if args.quick else 250, 20_000 if args.quick else 100_000, 3,
+            root / "partitions"))
     backfill = None
     if not args.skip_backfill:
         n_port, start = (20, dt.date(2025, 6, 2)) if args.quick else (200, dt.date(2024, 7, 1))
@@ -211,13 +275,14 @@ def main() -> None:
             print(f"\nreports on the last {rep['sample_days']} days: "
                   f"{rep['usage']['wall_s']:.1f} s wall\n")
             print(run_scale.step_table(rep["steps"], with_selects=False))
-    rows = targets(originals, day, backfill)
+    rows = targets(originals, day, backfill, reports, partitions)
     for failure in failures:
         rows.append({"what": failure, "measured": "—", "target": "—", "met": False,
                      "note": ""})
     print("\n## Targets\n" + targets_table(rows))
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "originals": originals, "day": day,
+                                         "reports": reports, "partitions": partitions,
                                          "backfill": backfill, "targets": rows},
                                         indent=1, default=str))
 

@@ -97,3 +97,21 @@ def test_warn_checks_are_warnings_not_failures():
         report = RunReport(days=[dt.date(2025, 6, 30)], run_ids=[result.run_id])
         _collect(instance, result.run_id, report)
     assert report.failed_checks == [] and report.warned_checks == ["exposure:within_limit"]
+
+
+def test_the_summary_names_at_most_ten_report_files_and_their_directory():
+    from rich.console import Console
+
+    from sigmasight_pipeline.orchestration import SUMMARY_REPORT_FILES
+
+    paths = [f"/r/2025-06-30/p{i:04d}.{ext}" for i in range(3) for ext in ("csv", "json")]
+    report = RunReport(days=[dt.date(2025, 6, 30)], success=True,
+                       report_paths=paths[:SUMMARY_REPORT_FILES], report_count=8000,
+                       reports_dir="/r/2025-06-30")
+    console = Console(width=200, record=True)
+    console.print(summary_table(report))
+    text = console.export_text()
+    assert "8,000 file(s) in /r/2025-06-30" in text
+    assert "… and 7,994 more" in text  # 8,000 − the 6 listed
+    assert sum(p in text for p in paths) == 6
+    assert SUMMARY_REPORT_FILES == 10

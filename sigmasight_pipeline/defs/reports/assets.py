@@ -98,8 +98,11 @@ def _rendered_days(url: str, days: list[dt.date], root: Path
     """
     workers = min(os.cpu_count() or 1, len(days) // MIN_DAYS_PER_WORKER)
     if workers < 2:
+        # a short range: each day read once here, its portfolios rendered on every core
         for day in days:
-            yield _render_day(url, day, root)
+            with get_engine(url).connect() as conn:
+                inputs = read_report_inputs(conn, day)
+            yield day, write_day(inputs, root, workers=os.cpu_count() or 1)
         return
     # spawn, not fork: the parent holds database connections and Dagster's threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
