@@ -147,12 +147,12 @@ def materialize_cmd(day, start, end) -> None:
     sys.exit(0 if _run_with_summary(start, end) else 1)
 
 
-def _run_with_summary(start: dt.date, end: dt.date) -> bool:
+def _run_with_summary(start: dt.date, end: dt.date, command: str = "materialize") -> bool:
     """One Dagster run over [start, end] with live progress, then the summary table."""
     from .orchestration import live_console, print_summary, run_range
 
     console = live_console()
-    report = run_range(start, end, echo=click.echo, console=console)
+    report = run_range(start, end, echo=click.echo, console=console, command=command)
     if report.days and (report.run_ids or report.table_rows):
         print_summary(report, echo=click.echo, console=console)
     return report.success
@@ -205,7 +205,7 @@ def demo(end: dt.date, days: int) -> None:
         f"with market data from: {source}"
         + (" (OFFLINE SIMULATED DATA, not real prices)" if source == "simulated" else "")
     )
-    if not _run_with_summary(window[0], window[-1]):
+    if not _run_with_summary(window[0], window[-1], command="demo"):
         sys.exit(1)
     from .orchestration import demo_summary
 

@@ -1,6 +1,8 @@
 """Headless runs of the asset graph (the command line's `materialize` and `demo`).
 
-A range of trading days runs as ONE Dagster run: every daily asset has a single-run
+A range of trading days runs as ONE run of the ``daily_risk`` job (the job the 18:00 schedule
+launches), tagged with the command and the range, so it appears beside the scheduled runs
+in the UI's run list and timeline: every daily asset has a single-run
 backfill policy and receives the whole range through Dagster's partition-range tags
 (DAGSTER_FACTS.md), exactly as a ranged backfill launched from the UI. Runs are recorded
 in the Dagster instance (PostgreSQL), so they appear in the UI afterwards.
@@ -23,7 +25,6 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     RunsFilter,
-    materialize,
 )
 
 from .calendar import trading_days
@@ -49,23 +50,30 @@ def _describe(event, materialized: dict) -> str | None:
     kind, step = event.event_type, event.step_key or ""
     data = event.event_specific_data
     if kind == DagsterEventType.ASSET_MATERIALIZATION:
+        # per step, per asset: the days seen and the sum of their rows (each partition's
+        # event carries that day's own rows_written, see defs/common.py DayMetadata)
         mat = data.materialization
-        entry = materialized.setdefault(step, {"asset": mat.asset_key.to_user_string(),
-                                               "partitions": [], "rows": None})
+        assets = materialized.setdefault(step, {})
+        entry = assets.setdefault(mat.asset_key.to_user_string(),
+                                  {"partitions": set(), "rows": None})
         if mat.partition:
-            entry["partitions"].append(mat.partition)
+            entry["partitions"].add(mat.partition)
         rows = mat.metadata.get("rows_written")
-        entry["rows"] = rows.value if rows is not None else None
+        if rows is not None and isinstance(rows.value, int):
+            entry["rows"] = (entry["rows"] or 0) + rows.value
         return None
     if kind == DagsterEventType.STEP_SUCCESS:
-        entry = materialized.pop(step, None)
-        if entry is None:  # a check step: its evaluation was already printed
+        assets = materialized.pop(step, None)
+        if not assets:  # a check step: its evaluation was already printed
             return None
-        parts = sorted(entry["partitions"])
-        span = (f" {parts[0]}" if len(parts) == 1 else
-                f" {parts[0]}..{parts[-1]} ({len(parts)} days)" if parts else "")
-        rows = f", {entry['rows']} rows" if entry["rows"] is not None else ""
-        return f"materialized {entry['asset']}{span}{rows}"
+        lines = []
+        for asset, entry in assets.items():
+            parts = sorted(entry["partitions"])
+            span = (f" {parts[0]}" if len(parts) == 1 else
+                    f" {parts[0]}..{parts[-1]} ({len(parts)} days)" if parts else "")
+            rows = f", {entry['rows']:,} rows" if entry["rows"] is not None else ""
+            lines.append(f"materialized {asset}{span}{rows}")
+        return "\n           ".join(lines)
     if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
         return (f"check {data.asset_key.to_user_string()}:{data.check_name} "
                 f"{'passed' if data.passed else 'FAILED'}")
@@ -206,14 +214,26 @@ def live_console():
     return Console()
 
 
+#: the job CLI runs launch: the schedule's, so both kinds of run are listed together
+JOB_NAME = "daily_risk"
+
+
 def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
                       instance: DagsterInstance | None = None) -> bool:
     """Materialize every asset for the trading days in [start, end]; True on success."""
     return run_range(start, end, echo=echo, instance=instance).success
 
 
+def run_tags(days: list[dt.date], command: str) -> dict[str, str]:
+    """Tags of a CLI run: what launched it and which days, as the UI's run list shows them."""
+    span = days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    return {"sigmasight/command": f"sigmasight {command}", "sigmasight/range": span,
+            "sigmasight/days": str(len(days))}
+
+
 def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
-              instance: DagsterInstance | None = None, console=None) -> RunReport:
+              instance: DagsterInstance | None = None, console=None,
+              command: str = "materialize") -> RunReport:
     """Materialize every asset for the trading days in [start, end] as ONE Dagster run.
 
     Progress comes from the run's event stream: plain lines through ``echo``, or a rich
@@ -233,7 +253,7 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
         return report
     instance = instance or DagsterInstance.get()
     token = uuid.uuid4().hex
-    tags = {"sigmasight/invocation": token}
+    tags = {"sigmasight/invocation": token, **run_tags(days, command)}
     kwargs: dict = {}
     if len(days) == 1:
         kwargs["partition_key"] = days[0].isoformat()
@@ -253,9 +273,9 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
     watcher.start()
     try:
         with display:
-            result = materialize(assets_and_checks, instance=instance,
-                                 resources=defs.resources, tags=tags, raise_on_error=False,
-                                 run_config=_QUIET, **kwargs)
+            result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False, run_config=_QUIET,
+                **kwargs)
             stop.set()
             watcher.join(timeout=10)
     finally:
