@@ -124,7 +124,8 @@ class DayMetadata:
 
     def rows(self, frame: pd.DataFrame, preview_columns: list[str] | None = None,
              names: dict[str, str] | None = None, n: int = 10, key: str = "rows_written",
-             sort_by: str | None = None, ascending: bool = True) -> DayMetadata:
+             sort_by: str | None = None, ascending: bool = True,
+             preview_key: str = "preview") -> DayMetadata:
         """``key`` = the day's row count of ``frame`` (a ``date`` column), and its preview."""
         groups = frame.groupby(_day_keys(frame), sort=False).indices if len(frame) else {}
         for day in self.days:
@@ -134,7 +135,7 @@ class DayMetadata:
             if preview_columns is not None and not frame.empty:
                 if sort_by is not None and len(day_rows):
                     day_rows = day_rows.sort_values(sort_by, ascending=ascending)
-                self.by_day[day]["preview"] = preview(day_rows, preview_columns, names, n)
+                self.by_day[day][preview_key] = preview(day_rows, preview_columns, names, n)
         return self
 
     def issues(self, issues: pd.DataFrame) -> DayMetadata:

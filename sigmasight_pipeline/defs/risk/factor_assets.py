@@ -42,7 +42,14 @@ from ...warehouse.tables import (
     position_values,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, issue_counts, partition_days, write_issues
+from ..common import (
+    DAILY,
+    DayMetadata,
+    issue_counts,
+    partition_days,
+    portfolio_names,
+    write_issues,
+)
 from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
 from .inputs import beta_symbols, load_range
 
@@ -95,24 +102,31 @@ def _per_position(valued: pd.DataFrame, per_symbol):
     return rows_for_day
 
 
-def _write_day_by_day(engine, table, days: list[dt.date], rows_for_day, asset: str, what: str):
+def _write_day_by_day(engine, table, days: list[dt.date], rows_for_day, asset: str, what: str,
+                      meta: DayMetadata | None = None):
     """Compute and write ``table`` one day at a time inside ONE transaction.
 
     The range stays atomic (all days commit together or none), but memory holds a day of
     rows, not a range: a year of factor betas for 10,000 positions is 15 million rows.
-    Returns (rows written, data-quality issues, the last day's rows, positions by quality).
+    Returns (rows written, data-quality issues, the last day's rows, positions by quality);
+    each day's rows and data-quality counts go to ``meta`` (recorded here).
     """
     written, issue_frames, last, quality = 0, [], pd.DataFrame(), Counter()
     with engine.begin() as conn:
         for day in days:
             rows = rows_for_day(day)
-            written += replace_partition(conn, table, day, rows)
+            n = replace_partition(conn, table, day, rows)
+            written += n
+            if meta is not None:
+                meta.add(day, rows_written=n)
             if len(rows):
                 issue_frames.append(_insufficient_issues(rows, asset, what))
                 quality.update(rows.drop_duplicates("position_id")["quality"])
                 last = rows
         issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
         write_issues(conn, asset, days, issues)
+    if meta is not None:
+        meta.issues(issues).record()
     return written, issues, last, dict(quality)
 
 
@@ -144,6 +158,7 @@ def factor_returns_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     with engine.begin() as conn:
         written = replace_partition(conn, factor_returns, days, rows)
         write_issues(conn, "factor_returns", days, issues)
+    DayMetadata(context).rows(rows).issues(issues).record()
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
         "preview": _preview(rows.pivot(index="date", columns="factor", values="daily_return")
@@ -175,7 +190,7 @@ def position_factor_exposures_asset(context: AssetExecutionContext, warehouse: W
         returns.reindex(columns=symbols), factors, day))
     written, issues, last, quality = _write_day_by_day(
         engine, position_factor_exposures, days, rows_for_day, "position_factor_exposures",
-        "factor betas")
+        "factor betas", DayMetadata(context))
     return MaterializeResult(metadata={
         "rows_written": written, "position_days_by_quality": quality,
         "data_quality": issue_counts(issues),
@@ -204,7 +219,7 @@ def position_interest_rate_betas_asset(context: AssetExecutionContext,
         prices.reindex(columns=symbols), dgs10, all_sessions(), day))
     written, issues, last, _ = _write_day_by_day(
         engine, position_interest_rate_betas, days, rows_for_day,
-        "position_interest_rate_betas", "the rate beta")
+        "position_interest_rate_betas", "the rate beta", DayMetadata(context))
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
         "preview": _preview(last, ["date", "beta_symbol", "ir_beta", "std_err", "r_squared",
@@ -224,6 +239,7 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     engine = warehouse.engine()
     frames = []
     with engine.connect() as conn:
+        names = portfolio_names(conn)
         for day in days:  # per day: a year of position betas can be tens of millions of rows
             held = read_days(conn, position_values, day)
             if held.empty:
@@ -239,11 +255,10 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     rows = _concat(frames)
     with engine.begin() as conn:
         written = replace_partition(conn, portfolio_factor_exposures, days, rows)
+    columns = ["date", "portfolio_id", "factor", "beta", "dollar_exposure", "coverage"]
+    DayMetadata(context).rows(rows, columns, names, n=14).record()
     return MaterializeResult(metadata={
-        "rows_written": written,
-        "preview": _preview(rows, ["date", "portfolio_id", "factor", "beta", "dollar_exposure",
-                                   "coverage"], n=14),
-    })
+        "rows_written": written, "preview": _preview(rows, columns, n=14, names=names)})
 
 
 @asset(name="factor_correlations", group_name=GROUP, kinds={"postgres", "numpy"},
@@ -272,6 +287,7 @@ def factor_correlations_asset(context: AssetExecutionContext, warehouse: Warehou
     with engine.begin() as conn:
         written = replace_partition(conn, factor_correlations, days, rows)
         write_issues(conn, "factor_correlations", days, issues)
+    DayMetadata(context).rows(rows).issues(issues).record()
     last = rows[rows["date"] == rows["date"].max()] if written else rows
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
