@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -177,7 +178,17 @@ def dev(port: int) -> None:
     cmd += (
         ["-w", str(workspace)] if workspace.is_file() else ["-m", "sigmasight_pipeline.definitions"]
     )
-    sys.exit(subprocess.call(cmd))
+    # cwd = DAGSTER_HOME: the dagster.yaml in force is $DAGSTER_HOME/dagster.yaml (the copy of
+    # the repository's that `prepare` refreshes); started from the repository, `dagster dev`
+    # warned that the repository's file "will not be used" although it is, through the copy.
+    # The "use 'dg dev'" hint is about the `dg` CLI, not installed here.
+    env = {**os.environ, "PYTHONWARNINGS": ",".join(
+        filter(None, [os.environ.get("PYTHONWARNINGS"), DG_DEV_HINT]))}
+    sys.exit(subprocess.call(cmd, cwd=rt.dagster_home, env=env))
+
+
+#: a warnings filter (PYTHONWARNINGS syntax) for `dagster dev`'s "Use 'dg dev' instead."
+DG_DEV_HINT = "ignore:Function `dev_command` is superseded"
 
 
 @main.command("demo")

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, Backoff, RetryPolicy
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Backoff,
+    BetaWarning,
+    PreviewWarning,
+    RetryPolicy,
+)
 from sqlalchemy.engine import Connection
 
 from ..partitions import partition_date, trading_day_partitions
 from ..warehouse.tables import data_quality_issues
 from ..warehouse.writer import replace_partition
+
+# Start-up noise, not news: every daily asset uses the (beta) single-run backfill policy and
+# every check on one the (preview) partitioned check spec ON PURPOSE (DAGSTER_FACTS.md); the
+# warnings repeat once per asset and check in each process that loads the code location.
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=BetaWarning)
+warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an AssetCheckSpec",
+                        category=PreviewWarning)
 
 #: the concurrency pool of every warehouse-writing trading-day asset; dagster.yaml limits it
 #: to one run at a time (run granularity), so two runs never write the same day at once

@@ -30,7 +30,11 @@ from ...partitions import TIMEZONE
 daily_risk_job = define_asset_job(
     "daily_risk",
     selection=AssetSelection.all(),
-    description="Market data, positions and every risk engine for one trading day.",
+    description="Every asset and check for a trading day (or a range of days in one run): "
+                "positions, market data, the risk engines and the Markdown/JSON/CSV reports. "
+                "The 18:00 schedule launches it for the day that closed; `sigmasight "
+                "materialize` and `sigmasight demo` launch it for their days (tag "
+                "sigmasight/command).",
 )
 
 

@@ -50,6 +50,7 @@ from ..common import (
     portfolio_names,
     write_issues,
 )
+from ..market_data.assets import market_prices_asset
 from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
 from .inputs import beta_symbols, load_range
 
@@ -130,8 +131,10 @@ def _write_day_by_day(engine, table, days: list[dt.date], rows_for_day, asset: s
     return written, issues, last, dict(quality)
 
 
+# factor_returns reads only the proxy ETFs' prices: it depends on market_prices, not on any
+# portfolio asset (it used to hang off portfolio_exposures, which told a user nothing).
 @asset(name="factor_returns", group_name=GROUP, kinds={"postgres", "pandas"},
-       deps=[portfolio_exposures_asset],
+       deps=[market_prices_asset],
        description="Daily returns of the six equity factors from ETF proxies: Market = SPY, "
                    "Value = VTV − VUG, Size = IWM − SPY, Momentum = MTUM − SPY, Quality = "
                    "QUAL − SPY, Low Volatility = USMV − SPY; simple returns of adj_close "
