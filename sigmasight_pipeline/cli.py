@@ -159,6 +159,19 @@ def _run_with_summary(start: dt.date, end: dt.date, command: str = "materialize"
     return report.success
 
 
+def _failures_reader(database_url: str):
+    """The report index's list of recent run failures (sigmasight.run_failures)."""
+
+    def read() -> list[dict]:
+        from .warehouse.database import get_engine
+        from .warehouse.run_failures_store import recent_failures
+
+        with get_engine(database_url).connect() as conn:
+            return recent_failures(conn)
+
+    return read
+
+
 @main.command("dev")
 @click.option("--port", default=3000, show_default=True)
 def dev(port: int) -> None:
@@ -169,7 +182,9 @@ def dev(port: int) -> None:
     from .warehouse.migrate import PROJECT_ROOT
 
     try:  # the report files, read-only, for the asset metadata's links
-        server = start_in_background(rt.settings.reports_dir, rt.settings.reports_port)
+        server = start_in_background(rt.settings.reports_dir, rt.settings.reports_port,
+                                     dagster_url=f"http://127.0.0.1:{port}",
+                                     failures=_failures_reader(rt.database_url))
         click.echo(f"Reports on {server.url}")
     except OSError as exc:
         click.echo(f"report server not started (port {rt.settings.reports_port}): {exc}", err=True)
