@@ -138,3 +138,37 @@ def test_run_failures_table_round_trip_newest_first(engine):
     assert [r["run_id"] for r in rows] == ["run-b", "run-a"]
     assert rows[0]["partitions"] == "a..b" and len(rows[0]["message"]) == 2000
     assert rows[1]["message"] == "boom again" and rows[1]["steps"] == "position_greeks"
+
+
+def test_run_failure_sensor_records_a_failed_run(engine, cli_env):
+    from dagster import DagsterEventType, build_run_status_sensor_context, job, op
+
+    from sigmasight_pipeline.defs.daily.sensors import record_run_failures
+
+    @op
+    def explode():
+        raise ValueError("no DGS3MO treasury yield on 2025-06-30")
+
+    @job
+    def daily_risk():
+        explode()
+
+    warehouse = WarehouseResource(database_url=engine.url.render_as_string(False))
+    with DagsterInstance.ephemeral() as instance:
+        result = daily_risk.execute_in_process(
+            instance=instance, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": "2025-06-26",
+                  "dagster/asset_partition_range_end": "2025-06-30"})
+        assert not result.success
+        failure = next(e for e in result.all_events
+                       if e.event_type == DagsterEventType.RUN_FAILURE)
+        context = build_run_status_sensor_context(
+            sensor_name="record_run_failures", dagster_event=failure,
+            dagster_instance=instance, dagster_run=result.dagster_run,
+            resources={"warehouse": warehouse}).for_run_failure()
+        record_run_failures(context)
+    with engine.connect() as conn:
+        (row,) = recent_failures(conn)
+    assert row["run_id"] == result.run_id and row["job"] == "daily_risk"
+    assert row["partitions"] == "2025-06-26..2025-06-30" and row["steps"] == "explode"
+    assert row["message"].startswith("steps failed: explode")
