@@ -216,6 +216,45 @@ def live_console():
 
 #: the job CLI runs launch: the schedule's, so both kinds of run are listed together
 JOB_NAME = "daily_risk"
+#: the code location the UI shows the runs under: workspace.yaml's python_module (its name
+#: defaults to the module); SIGMASIGHT_CODE_LOCATION for another workspace (compose:
+#: ``sigmasight_pipeline``)
+CODE_LOCATION_ENV = "SIGMASIGHT_CODE_LOCATION"
+DEFINITIONS_MODULE = "sigmasight_pipeline.definitions"
+
+
+def _execute_daily_risk(instance: DagsterInstance, tags: dict[str, str], run_config: dict):
+    """Run ``daily_risk`` in this process as a run of the code location.
+
+    ``execute_in_process`` records a run with no code-location origin: the UI lists it under
+    *Runs* but leaves it off the Overview timeline and the job's page. Creating the run with
+    the workspace's origin (``RemoteJobOrigin``) and executing it here (``execute_run``, the
+    same call a run worker makes) puts it where the schedule's runs are.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import execute_run
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    from .warehouse.migrate import PROJECT_ROOT
+
+    cwd = str(PROJECT_ROOT)
+    recon_job = ReconstructableRepository.for_module(
+        DEFINITIONS_MODULE, "defs", cwd).get_reconstructable_job(JOB_NAME)
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        loadable_target_origin=LoadableTargetOrigin(
+            executable_path=sys.executable, module_name=DEFINITIONS_MODULE, attribute="defs",
+            working_directory=cwd),
+        location_name=os.environ.get(CODE_LOCATION_ENV) or DEFINITIONS_MODULE)
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), JOB_NAME)
+    run = instance.create_run_for_job(
+        job_def=recon_job.get_definition(), run_config=run_config, tags=tags,
+        remote_job_origin=origin, job_code_origin=recon_job.get_python_origin())
+    return execute_run(recon_job, run, instance, raise_on_error=False)
 
 
 def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
@@ -239,7 +278,7 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
     Progress comes from the run's event stream: plain lines through ``echo``, or a rich
     progress bar over days × assets on ``console`` (see :func:`live_console`).
     """
-    from .definitions import all_assets_and_checks, defs
+    from .definitions import all_assets_and_checks
 
     days = trading_days(start, end)
     report = RunReport(days=days)
@@ -254,9 +293,8 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
     instance = instance or DagsterInstance.get()
     token = uuid.uuid4().hex
     tags = {"sigmasight/invocation": token, **run_tags(days, command)}
-    kwargs: dict = {}
     if len(days) == 1:
-        kwargs["partition_key"] = days[0].isoformat()
+        tags["dagster/partition"] = days[0].isoformat()
     else:
         tags |= {"dagster/asset_partition_range_start": days[0].isoformat(),
                  "dagster/asset_partition_range_end": days[-1].isoformat()}
@@ -273,9 +311,7 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
     watcher.start()
     try:
         with display:
-            result = defs.resolve_job_def(JOB_NAME).execute_in_process(
-                instance=instance, tags=tags, raise_on_error=False, run_config=_QUIET,
-                **kwargs)
+            result = _execute_daily_risk(instance, tags, _QUIET)
             stop.set()
             watcher.join(timeout=10)
     finally:

@@ -56,6 +56,10 @@ def test_three_day_range_run_records_each_days_own_metadata(demo_book, cli_env):
     assert run.job_name == "daily_risk"
     assert run.tags["sigmasight/command"] == "sigmasight materialize"
     assert run.tags["sigmasight/range"] == "2025-06-26..2025-06-30"
+    # ... of the code location, so the Overview timeline and the job's page show them
+    origin = run.remote_job_origin.repository_origin
+    assert origin.code_location_origin.location_name == "sigmasight_pipeline.definitions"
+    assert origin.repository_name == "__repository__"
 
     keys = [d.isoformat() for d in DAYS]
     expected_values = _counts(engine, "position_values")
