@@ -165,10 +165,44 @@ class DayMetadata:
         return self
 
     def record(self) -> None:
-        for day, metadata in self.by_day.items():
-            if metadata and day in self.days:
-                self.context.add_asset_metadata(dict(metadata), asset_key=self.asset_key,
-                                                partition_key=day.isoformat())
+        entries = {day.isoformat(): dict(m) for day, m in self.by_day.items()
+                   if m and day in self.days}
+        if not entries:
+            return
+        if _record_in_bulk(self.context, self.asset_key, entries):
+            return
+        for key, metadata in entries.items():
+            self.context.add_asset_metadata(metadata, asset_key=self.asset_key,
+                                            partition_key=key)
+
+
+def _record_in_bulk(context: AssetExecutionContext, asset_key: str | None,
+                    entries: dict[str, dict]) -> bool:
+    """Add every day's metadata to the step's metadata accumulator at once; False when this
+    Dagster does not have the (private) accumulator, and the caller uses the public API.
+
+    ``add_asset_metadata(partition_key=...)`` re-lists the run's partition keys to validate
+    each call (13.6 ms for a year of trading days): 249 days × 20 assets added ~70 s to a
+    one-year backfill. The keys here come from ``context.partition_keys``, so they are valid
+    by construction. dagster is pinned (pyproject.toml); tests read the metadata back.
+    """
+    from dagster import AssetKey
+    from dagster._core.execution.context.metadata_logging import (
+        AssetMetadataHandle,
+        OutputMetadataAccumulator,
+    )
+
+    step = context.get_step_execution_context()
+    accumulator = getattr(step, "_metadata_accumulator", None)
+    if not isinstance(accumulator, OutputMetadataAccumulator):
+        return False
+    key = AssetKey.from_coercible(asset_key) if asset_key else context.assets_def.key
+    merged = dict(accumulator.per_output_metadata)
+    for partition_key, metadata in entries.items():
+        handle = AssetMetadataHandle(asset_key=key, partition_key=partition_key)
+        merged[handle] = {**merged.get(handle, {}), **metadata}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+    return True
 
 
 # --- per-partition check results --------------------------------------------------------
