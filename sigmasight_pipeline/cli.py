@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -148,15 +149,28 @@ def materialize_cmd(day, start, end) -> None:
     sys.exit(0 if _run_with_summary(start, end) else 1)
 
 
-def _run_with_summary(start: dt.date, end: dt.date) -> bool:
+def _run_with_summary(start: dt.date, end: dt.date, command: str = "materialize") -> bool:
     """One Dagster run over [start, end] with live progress, then the summary table."""
     from .orchestration import live_console, print_summary, run_range
 
     console = live_console()
-    report = run_range(start, end, echo=click.echo, console=console)
+    report = run_range(start, end, echo=click.echo, console=console, command=command)
     if report.days and (report.run_ids or report.table_rows):
         print_summary(report, echo=click.echo, console=console)
     return report.success
+
+
+def _failures_reader(database_url: str):
+    """The report index's list of recent run failures (sigmasight.run_failures)."""
+
+    def read() -> list[dict]:
+        from .warehouse.database import get_engine
+        from .warehouse.run_failures_store import recent_failures
+
+        with get_engine(database_url).connect() as conn:
+            return recent_failures(conn)
+
+    return read
 
 
 @main.command("dev")
@@ -169,7 +183,9 @@ def dev(port: int) -> None:
     from .warehouse.migrate import PROJECT_ROOT
 
     try:  # the report files, read-only, for the asset metadata's links
-        server = start_in_background(rt.settings.reports_dir, rt.settings.reports_port)
+        server = start_in_background(rt.settings.reports_dir, rt.settings.reports_port,
+                                     dagster_url=f"http://127.0.0.1:{port}",
+                                     failures=_failures_reader(rt.database_url))
         click.echo(f"Reports on {server.url}")
     except OSError as exc:
         click.echo(f"report server not started (port {rt.settings.reports_port}): {exc}", err=True)
@@ -178,7 +194,17 @@ def dev(port: int) -> None:
     cmd += (
         ["-w", str(workspace)] if workspace.is_file() else ["-m", "sigmasight_pipeline.definitions"]
     )
-    sys.exit(subprocess.call(cmd))
+    # cwd = DAGSTER_HOME: the dagster.yaml in force is $DAGSTER_HOME/dagster.yaml (the copy of
+    # the repository's that `prepare` refreshes); started from the repository, `dagster dev`
+    # warned that the repository's file "will not be used" although it is, through the copy.
+    # The "use 'dg dev'" hint is about the `dg` CLI, not installed here.
+    env = {**os.environ, "PYTHONWARNINGS": ",".join(
+        filter(None, [os.environ.get("PYTHONWARNINGS"), DG_DEV_HINT]))}
+    sys.exit(subprocess.call(cmd, cwd=rt.dagster_home, env=env))
+
+
+#: a warnings filter (PYTHONWARNINGS syntax) for `dagster dev`'s "Use 'dg dev' instead."
+DG_DEV_HINT = "ignore:Function `dev_command` is superseded"
 
 
 @main.command("demo")
@@ -206,7 +232,7 @@ def demo(end: dt.date, days: int) -> None:
         f"with market data from: {source}"
         + (" (OFFLINE SIMULATED DATA, not real prices)" if source == "simulated" else "")
     )
-    if not _run_with_summary(window[0], window[-1]):
+    if not _run_with_summary(window[0], window[-1], command="demo"):
         sys.exit(1)
     from .orchestration import demo_summary
 

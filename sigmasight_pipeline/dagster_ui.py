@@ -69,8 +69,12 @@ def dagster_ui(env: dict[str, str], log: Path, daemon: bool = True, timeout: flo
                "-w", workspace]
     env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                env.get("PYTHONPATH")]))}
+    # as `sigmasight dev` starts it: from DAGSTER_HOME, without the `dg dev` hint
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"),
+                                                   "ignore:Function `dev_command` is superseded"]))
+    cwd = env.get("DAGSTER_HOME") or PROJECT_ROOT
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out,
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

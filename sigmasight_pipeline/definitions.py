@@ -11,9 +11,12 @@ from dagster import (
     map_asset_specs,
 )
 
+from .defs.daily.freshness import FRESHNESS_CHECKS, freshness_job, freshness_schedule
 from .defs.daily.schedules import daily_risk_job, daily_risk_schedule
+from .defs.daily.sensors import record_run_failures
 from .defs.market_data import assets as market_data_assets
 from .defs.positions import assets as positions_assets
+from .defs.positions.sensors import positions_inbox
 from .defs.reports import assets as reports_assets
 from .defs.risk import assets as risk_assets
 from .defs.risk import checks as risk_checks
@@ -65,9 +68,11 @@ def _assets() -> list:
 
 defs = Definitions(
     assets=_assets(),
-    asset_checks=load_asset_checks_from_modules(_MODULES),
-    jobs=[daily_risk_job],
-    schedules=[daily_risk_schedule],
+    # the freshness checks are not in _MODULES: a headless run of days leaves them out
+    asset_checks=[*load_asset_checks_from_modules(_MODULES), *FRESHNESS_CHECKS],
+    jobs=[daily_risk_job, freshness_job],
+    schedules=[daily_risk_schedule, freshness_schedule],
+    sensors=[record_run_failures, positions_inbox],
     resources=default_resources(),
     # one process per run, steps in lineage order: the engines are vectorized, and a process
     # per step (the multiprocess default) costs seconds of imports each on small machines.

@@ -1,6 +1,8 @@
 """Headless runs of the asset graph (the command line's `materialize` and `demo`).
 
-A range of trading days runs as ONE Dagster run: every daily asset has a single-run
+A range of trading days runs as ONE run of the ``daily_risk`` job (the job the 18:00 schedule
+launches), tagged with the command and the range, so it appears beside the scheduled runs
+in the UI's run list and timeline: every daily asset has a single-run
 backfill policy and receives the whole range through Dagster's partition-range tags
 (DAGSTER_FACTS.md), exactly as a ranged backfill launched from the UI. Runs are recorded
 in the Dagster instance (PostgreSQL), so they appear in the UI afterwards.
@@ -24,7 +26,6 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     RunsFilter,
-    materialize,
 )
 
 from .calendar import trading_days
@@ -50,23 +51,30 @@ def _describe(event, materialized: dict) -> str | None:
     kind, step = event.event_type, event.step_key or ""
     data = event.event_specific_data
     if kind == DagsterEventType.ASSET_MATERIALIZATION:
+        # per step, per asset: the days seen and the sum of their rows (each partition's
+        # event carries that day's own rows_written, see defs/common.py DayMetadata)
         mat = data.materialization
-        entry = materialized.setdefault(step, {"asset": mat.asset_key.to_user_string(),
-                                               "partitions": [], "rows": None})
+        assets = materialized.setdefault(step, {})
+        entry = assets.setdefault(mat.asset_key.to_user_string(),
+                                  {"partitions": set(), "rows": None})
         if mat.partition:
-            entry["partitions"].append(mat.partition)
+            entry["partitions"].add(mat.partition)
         rows = mat.metadata.get("rows_written")
-        entry["rows"] = rows.value if rows is not None else None
+        if rows is not None and isinstance(rows.value, int):
+            entry["rows"] = (entry["rows"] or 0) + rows.value
         return None
     if kind == DagsterEventType.STEP_SUCCESS:
-        entry = materialized.pop(step, None)
-        if entry is None:  # a check step: its evaluation was already printed
+        assets = materialized.pop(step, None)
+        if not assets:  # a check step: its evaluation was already printed
             return None
-        parts = sorted(entry["partitions"])
-        span = (f" {parts[0]}" if len(parts) == 1 else
-                f" {parts[0]}..{parts[-1]} ({len(parts)} days)" if parts else "")
-        rows = f", {entry['rows']} rows" if entry["rows"] is not None else ""
-        return f"materialized {entry['asset']}{span}{rows}"
+        lines = []
+        for asset, entry in assets.items():
+            parts = sorted(entry["partitions"])
+            span = (f" {parts[0]}" if len(parts) == 1 else
+                    f" {parts[0]}..{parts[-1]} ({len(parts)} days)" if parts else "")
+            rows = f", {entry['rows']:,} rows" if entry["rows"] is not None else ""
+            lines.append(f"materialized {asset}{span}{rows}")
+        return "\n           ".join(lines)
     if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
         line = (f"check {data.asset_key.to_user_string()}:{data.check_name} "
                 f"{'passed' if data.passed else 'FAILED'}")
@@ -216,20 +224,71 @@ def live_console():
     return Console()
 
 
+#: the job CLI runs launch: the schedule's, so both kinds of run are listed together
+JOB_NAME = "daily_risk"
+#: the code location the UI shows the runs under: workspace.yaml's python_module (its name
+#: defaults to the module); SIGMASIGHT_CODE_LOCATION for another workspace (compose:
+#: ``sigmasight_pipeline``)
+CODE_LOCATION_ENV = "SIGMASIGHT_CODE_LOCATION"
+DEFINITIONS_MODULE = "sigmasight_pipeline.definitions"
+
+
+def _execute_daily_risk(instance: DagsterInstance, tags: dict[str, str], run_config: dict):
+    """Run ``daily_risk`` in this process as a run of the code location.
+
+    ``execute_in_process`` records a run with no code-location origin: the UI lists it under
+    *Runs* but leaves it off the Overview timeline and the job's page. Creating the run with
+    the workspace's origin (``RemoteJobOrigin``) and executing it here (``execute_run``, the
+    same call a run worker makes) puts it where the schedule's runs are.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import execute_run
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    from .warehouse.migrate import PROJECT_ROOT
+
+    cwd = str(PROJECT_ROOT)
+    recon_job = ReconstructableRepository.for_module(
+        DEFINITIONS_MODULE, "defs", cwd).get_reconstructable_job(JOB_NAME)
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        loadable_target_origin=LoadableTargetOrigin(
+            executable_path=sys.executable, module_name=DEFINITIONS_MODULE, attribute="defs",
+            working_directory=cwd),
+        location_name=os.environ.get(CODE_LOCATION_ENV) or DEFINITIONS_MODULE)
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), JOB_NAME)
+    run = instance.create_run_for_job(
+        job_def=recon_job.get_definition(), run_config=run_config, tags=tags,
+        remote_job_origin=origin, job_code_origin=recon_job.get_python_origin())
+    return execute_run(recon_job, run, instance, raise_on_error=False)
+
+
 def materialize_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
                       instance: DagsterInstance | None = None) -> bool:
     """Materialize every asset for the trading days in [start, end]; True on success."""
     return run_range(start, end, echo=echo, instance=instance).success
 
 
+def run_tags(days: list[dt.date], command: str) -> dict[str, str]:
+    """Tags of a CLI run: what launched it and which days, as the UI's run list shows them."""
+    span = days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    return {"sigmasight/command": f"sigmasight {command}", "sigmasight/range": span,
+            "sigmasight/days": str(len(days))}
+
+
 def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
-              instance: DagsterInstance | None = None, console=None) -> RunReport:
+              instance: DagsterInstance | None = None, console=None,
+              command: str = "materialize") -> RunReport:
     """Materialize every asset for the trading days in [start, end] as ONE Dagster run.
 
     Progress comes from the run's event stream: plain lines through ``echo``, or a rich
     progress bar over days × assets on ``console`` (see :func:`live_console`).
     """
-    from .definitions import all_assets_and_checks, defs
+    from .definitions import all_assets_and_checks
 
     days = trading_days(start, end)
     report = RunReport(days=days)
@@ -243,10 +302,9 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
         return report
     instance = instance or DagsterInstance.get()
     token = uuid.uuid4().hex
-    tags = {"sigmasight/invocation": token}
-    kwargs: dict = {}
+    tags = {"sigmasight/invocation": token, **run_tags(days, command)}
     if len(days) == 1:
-        kwargs["partition_key"] = days[0].isoformat()
+        tags["dagster/partition"] = days[0].isoformat()
     else:
         tags |= {"dagster/asset_partition_range_start": days[0].isoformat(),
                  "dagster/asset_partition_range_end": days[-1].isoformat()}
@@ -263,9 +321,7 @@ def run_range(start: dt.date, end: dt.date, echo: Callable[[str], None] = print,
     watcher.start()
     try:
         with display:
-            result = materialize(assets_and_checks, instance=instance,
-                                 resources=defs.resources, tags=tags, raise_on_error=False,
-                                 run_config=_QUIET, **kwargs)
+            result = _execute_daily_risk(instance, tags, _QUIET)
             stop.set()
             watcher.join(timeout=10)
     finally:

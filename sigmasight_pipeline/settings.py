@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     limits: Path | None = Field(
         default=None, validation_alias=AliasChoices("SIGMASIGHT_LIMITS")
     )
+    #: a directory watched by the positions inbox sensor (None = the sensor does nothing)
+    positions_inbox: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SIGMASIGHT_POSITIONS_INBOX")
+    )
     #: seed of the simulated market
     simulation_seed: int = Field(
         default=7, validation_alias=AliasChoices("SIGMASIGHT_SIMULATION_SEED")

@@ -112,6 +112,11 @@ TRAVERSALS = [
     "http://127.0.0.1/reports/../secret.md",
     "//127.0.0.1/secret.md",
     "/reports/\u2025/secret.md",
+    f"/reports/{DAY}/leak.html",  # the HTML view of a symlink out
+    "/reports/2025-07-01/leak.html",
+    f"/reports/{DAY}/..%2f..%2fsecret.html",
+    "/reports/../secret.html",
+    f"/reports/{DAY}/missing.html",
 ]
 
 
@@ -155,3 +160,72 @@ def test_report_modules_import_neither_dagster_nor_sqlalchemy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert result.returncode == 0, result.stderr
+
+
+HOSTILE_NAME = '<script>alert("x")</script> <img src=x onerror=alert(1)>'
+REPORT_MD = f"""# Portfolio report: {HOSTILE_NAME}
+
+| Symbol | Market value |
+|---|---:|
+| AAPL | $1,234.50 |
+
+[click](javascript:alert(1))
+
+![Cumulative P&L and exposure](demo-book.png)
+"""
+
+
+def test_html_view_renders_tables_chart_and_keeps_hostile_text_inert(served):
+    server, root = served
+    (root / DAY / "demo-book.md").write_text(REPORT_MD, encoding="utf-8")
+    status, headers, body = _get(server, f"/reports/{DAY}/demo-book.html")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    page = body.decode()
+    assert "<table>" in page and "<th>Symbol</th>" in page
+    assert '<td>AAPL</td>' in page and "$1,234.50" in page
+    assert '<img src="demo-book.png"' in page  # the chart, inline from the raw PNG's URL
+    # the hostile name is text: escaped, never a tag or an attribute
+    assert "<script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page  # left as plain text, not a link
+    # raw files stay downloadable, and the page links to them and to the Dagster UI
+    assert f'href="/reports/{DAY}/demo-book.md"' in page
+    assert f'href="/reports/{DAY}/demo-book.csv"' in page
+    assert 'href="http://127.0.0.1:3000"' in page
+    assert "@media print" in page
+    status, headers, raw = _get(server, f"/reports/{DAY}/demo-book.md")
+    assert status == 200 and raw == REPORT_MD.encode()
+    assert headers["Content-Type"] == "text/markdown; charset=utf-8"
+    assert _get(server, f"/reports/{DAY}/demo-book.html", method="HEAD")[2] == b""
+
+
+def test_index_navigates_days_and_portfolios_and_lists_failures(tmp_path):
+    root = tmp_path / "reports"
+    for day in ("2025-06-27", DAY):
+        (root / day).mkdir(parents=True)
+        for slug in ("alpha", "beta"):
+            (root / day / f"{slug}.md").write_text(f"# {slug} {day}\n")
+            (root / day / f"{slug}.csv").write_text("Symbol\n")
+    failures = [{"run_id": "0123456789abcdef", "job": "daily_risk",
+                 "failed_at": "2025-06-30 18:05", "partitions": DAY,
+                 "message": "<b>boom</b> in position_greeks"}]
+    server = start_in_background(root, port=0, dagster_url="http://127.0.0.1:3999",
+                                 failures=lambda: failures)
+    try:
+        status, _, body = _get(server, "/reports/")
+        page = body.decode()
+        assert status == 200
+        assert f'href="/reports/{DAY}/"' in page and 'href="/reports/2025-06-27/"' in page
+        assert 'href="http://127.0.0.1:3999"' in page
+        assert 'href="http://127.0.0.1:3999/runs/0123456789abcdef"' in page
+        assert "daily_risk" in page and "&lt;b&gt;boom&lt;/b&gt;" in page
+        status, _, body = _get(server, f"/reports/{DAY}/")
+        page = body.decode()
+        assert f'href="/reports/{DAY}/alpha.html"' in page
+        assert f'href="/reports/{DAY}/beta.csv"' in page
+        assert 'href="/reports/2025-06-27/"' in page  # previous day
+        status, _, body = _get(server, f"/reports/{DAY}/alpha.html")
+        assert status == 200 and b'href="/reports/2025-06-27/alpha.html"' in body
+    finally:
+        server.shutdown()
+        server.server_close()

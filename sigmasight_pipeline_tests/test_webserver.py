@@ -75,4 +75,9 @@ def test_dagster_ui_serves_the_asset_graph_and_runs_a_range_as_one_run(demo_book
         days = conn.execute(text("SELECT array_agg(DISTINCT date::text ORDER BY date::text) "
                                  "FROM sigmasight.portfolio_snapshots")).scalar_one()
     assert days == ["2025-06-27", "2025-06-30"]  # both days of the range, in the one run
+    # start-up is quiet: no beta/preview warnings per asset, no `dg dev` hint, and no
+    # "dagster.yaml will not be used" (Dagster starts in DAGSTER_HOME, whose file is in force)
+    startup = (tmp_path / "dagster_dev.log").read_text()
+    for noise in ("BetaWarning", "PreviewWarning", "dg dev", "will not be used"):
+        assert noise not in startup, noise
     print(f"dagster dev up, ranged run to SUCCESS, down: {time.monotonic() - t0:.1f} s")

@@ -6,6 +6,11 @@ the report date, Tags filled. Units: money in US$; Delta/Gamma/Theta/Vega/Rho pe
 (mibian conventions: theta $ per day, vega $ per vol point, rho $ per rate point);
 Delta_Dollars = dollar delta; Gamma_Dollars = $ P&L of gamma for a 1 % move;
 Implied_Volatility a decimal. Further columns follow, named with their units.
+
+Text cells are neutralized against CSV (formula) injection: a cell of a text column that
+begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``
+(OWASP), so a spreadsheet shows a portfolio named ``=HYPERLINK(...)`` as text instead of
+evaluating it. Number columns are written as numbers and never prefixed.
 """
 
 from __future__ import annotations
@@ -38,6 +43,22 @@ EXTRA_COLUMNS = [
 
 COLUMNS = [*ORIGINAL_COLUMNS, *EXTRA_COLUMNS]
 COLUMNS += RISK_CSV_COLUMNS  # Component_Vol (US$), Pct_Of_Risk (decimal), Component_ES_Hist
+
+#: columns holding free text (names, tags, symbols, labels): neutralized by :func:`safe_text`
+TEXT_COLUMNS = frozenset({
+    "Symbol", "Position_Type", "Tags", "Strategy_Tags", "Underlying_Symbol", "Expiry_Date",
+    "Entry_Date", "Sector", "Industry", "Position_ID", "Portfolio", "Report_Date",
+    "Data_Source", "Price_Source", "Vol_Source", "Factor_Quality", "Flags",
+})
+_TEXT_INDEXES = frozenset(i for i, c in enumerate(COLUMNS) if c in TEXT_COLUMNS)
+
+#: first characters a spreadsheet treats as the start of a formula (OWASP CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """``value`` with a leading ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _f(x: Any, dp: int) -> str:
@@ -81,5 +102,6 @@ def render_csv(doc: dict) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     for p in sorted(doc["positions"], key=lambda p: (p["symbol"], p["position_id"])):
-        writer.writerow(_row(doc, p))
+        writer.writerow([safe_text(cell) if i in _TEXT_INDEXES else cell
+                         for i, cell in enumerate(_row(doc, p))])
     return buf.getvalue()

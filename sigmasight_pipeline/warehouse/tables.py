@@ -657,3 +657,18 @@ corporate_actions = Table(
     PrimaryKeyConstraint("symbol", "ex_date", "action"),
     Index("ix_corporate_actions_ex_date", "ex_date"),
 )
+
+# --- operations ------------------------------------------------------------------------------
+#: failed Dagster runs, recorded by the run-failure sensor (defs/daily/sensors.py)
+run_failures = Table(
+    "run_failures",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("job_name", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("partitions", Text),  # the day or "first..last" of a range run
+    Column("failed_steps", Text),
+    Column("message", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_run_failures_failed_at", "failed_at"),
+)

@@ -26,11 +26,17 @@ from dagster import (
 
 from ...calendar import is_trading_day
 from ...partitions import TIMEZONE
+from .freshness import FRESHNESS_CHECKS, SCHEDULE_TIME  # noqa: F401 (re-exported)
 
 daily_risk_job = define_asset_job(
     "daily_risk",
-    selection=AssetSelection.all(),
-    description="Market data, positions and every risk engine for one trading day.",
+    # the freshness checks judge "now", not the run's days: they have their own job
+    selection=AssetSelection.all() - AssetSelection.checks(*FRESHNESS_CHECKS),
+    description="Every asset and check for a trading day (or a range of days in one run): "
+                "positions, market data, the risk engines and the Markdown/JSON/CSV reports. "
+                "The 18:00 schedule launches it for the day that closed; `sigmasight "
+                "materialize` and `sigmasight demo` launch it for their days (tag "
+                "sigmasight/command).",
 )
 
 

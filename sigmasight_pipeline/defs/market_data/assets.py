@@ -50,7 +50,14 @@ from ...warehouse.tables import (
     treasury_yields,
 )
 from ...warehouse.writer import merge_rows, replace_partition
-from ..common import DAILY, PROVIDER_RETRY, issue_counts, partition_days, write_issues
+from ..common import (
+    DAILY,
+    PROVIDER_RETRY,
+    DayMetadata,
+    issue_counts,
+    partition_days,
+    write_issues,
+)
 from ..positions.assets import positions as positions_asset
 
 GROUP = "market_data"
@@ -242,6 +249,7 @@ def market_prices_asset(
         filled = merge_rows(conn, market_prices, history.reindex(columns=PRICE_COLUMNS))
         written = replace_partition(conn, market_prices, days, frame)
         write_issues(conn, "market_prices", days, issues)
+    DayMetadata(context).rows(frame).issues(issues).record()
     missing = (
         sorted(set(issues.loc[issues["code"] != "rebased_history", "symbol"]))
         if len(issues)
@@ -358,6 +366,7 @@ def option_quotes_asset(
     with warehouse.engine().begin() as conn:
         written = replace_partition(conn, option_quotes, days, frame)
         write_issues(conn, "option_quotes", days, issues)
+    DayMetadata(context).rows(frame).issues(issues).record()
     return MaterializeResult(
         metadata={
             "rows_written": written,
@@ -411,6 +420,7 @@ def treasury_yields_asset(
         filled = merge_rows(conn, treasury_yields, history.reindex(columns=YIELD_COLUMNS))
         written = replace_partition(conn, treasury_yields, days, frame)
         write_issues(conn, "treasury_yields", days, issues)
+    DayMetadata(context).rows(frame).issues(issues).record()
     return MaterializeResult(
         metadata={
             "rows_written": written,

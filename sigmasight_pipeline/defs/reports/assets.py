@@ -31,7 +31,7 @@ from ...warehouse.database import get_engine
 from ...warehouse.report_store import read_report_inputs
 from ...warehouse.tables import reports as reports_table
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, partition_days
+from ..common import DAILY, DayMetadata, partition_days
 
 GROUP = "reports"
 
@@ -117,6 +117,38 @@ def _row_frame(day: dt.date, written: list[PortfolioReport]) -> pd.DataFrame:
                                        "sha256"])
 
 
+def _links(written: list[PortfolioReport], formats: tuple[str, ...], root: Path,
+           reports: ReportsResource) -> dict:
+    """URL (and path) of each portfolio's files of ``formats``; the HTML view of each
+    Markdown report (served by the report server from the .md file) beside it."""
+    metadata: dict = {}
+    for r in written:
+        for fmt in formats:
+            f = r.files[fmt]
+            rel = f.path.relative_to(root).as_posix()
+            if fmt == "md":
+                metadata[f"{r.slug}.html"] = MetadataValue.url(
+                    reports.url(rel[: -len(".md")] + ".html"))
+            metadata[f"{r.slug}.{fmt}"] = MetadataValue.url(reports.url(rel))
+            metadata[f"{r.slug}.{fmt} path"] = MetadataValue.path(str(f.path))
+    return metadata
+
+
+def _day_metadata(day: dt.date, written: list[PortfolioReport], rows: pd.DataFrame, root: Path,
+                  reports: ReportsResource) -> dict[str, dict]:
+    """Asset name → that day's own metadata: files written, links, the summary preview."""
+    out = {}
+    for name, formats in ASSET_FORMATS.items():
+        meta = {"rows_written": int(rows["format"].isin(formats).sum()),
+                "portfolios": len(written), **_links(written, formats, root, reports)}
+        if name == "report_markdown":
+            meta["preview"] = MetadataValue.md(
+                "\n\n".join(summary_preview(r.document) for r in written)
+                or f"no portfolio has a snapshot on {day}")
+        out[name] = meta
+    return out
+
+
 @multi_asset(
     specs=[AssetSpec(name, deps=REPORT_INPUTS, group_name=GROUP, description=_DESCRIPTIONS[name],
                      kinds={"markdown"} if name == "report_markdown" else {name[7:]})
@@ -132,8 +164,10 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
     last: list[PortfolioReport] = []
     rows_by_format: dict[str, int] = {}
     seconds: list[float] = []
+    by_day: dict[dt.date, dict[str, dict]] = {}
     for day, written in _rendered_days(warehouse.url(), days, root):
         rows = _row_frame(day, written)
+        by_day[day] = _day_metadata(day, written, rows, root, reports)
         with engine.begin() as conn:
             replace_partition(conn, reports_table, day, rows)
         for fmt, n in rows["format"].value_counts().items():
@@ -151,12 +185,11 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
             "render_seconds_per_portfolio": round(sum(seconds) / len(seconds), 3)
             if seconds else 0.0,
         }
-        for r in last:
-            for fmt in formats:
-                f = r.files[fmt]
-                rel = f.path.relative_to(root).as_posix()
-                metadata[f"{r.slug}.{fmt}"] = MetadataValue.url(reports.url(rel))
-                metadata[f"{r.slug}.{fmt} path"] = MetadataValue.path(str(f.path))
+        metadata.update(_links(last, formats, root, reports))
+        day_meta = DayMetadata(context, asset_key=name)
+        for day, per_asset in by_day.items():
+            day_meta.add(day, **per_asset[name])
+        day_meta.record()
         if name == "report_markdown":
             metadata["preview"] = MetadataValue.md(
                 "\n\n".join(summary_preview(r.document) for r in last)

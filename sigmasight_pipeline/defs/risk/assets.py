@@ -32,7 +32,15 @@ from ...warehouse.tables import (
     tag_exposures,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, issue_counts, partition_days, write_issues
+from ..common import (
+    DAILY,
+    DayMetadata,
+    issue_counts,
+    partition_days,
+    portfolio_names,
+    preview,
+    write_issues,
+)
 from ..market_data.assets import (
     corporate_actions_asset,
     market_prices_asset,
@@ -58,10 +66,11 @@ def _by_day(frame: pd.DataFrame, days: list[dt.date], engine) -> pd.DataFrame:
     return _concat([engine(frame[frame["date"] == day]).assign(date=day) for day in days])
 
 
-def _preview(frame: pd.DataFrame, columns: list[str], n: int = 10) -> MetadataValue:
-    if frame.empty:
-        return MetadataValue.md("_no rows_")
-    return MetadataValue.md(frame[columns].head(n).to_markdown(index=False, floatfmt=",.4g"))
+def _preview(frame: pd.DataFrame, columns: list[str], n: int = 10,
+             names: dict[str, str] | None = None) -> MetadataValue:
+    """The range's preview (each day's own one comes from DayMetadata): one number format,
+    portfolio names instead of ids when ``names`` is given."""
+    return preview(frame, columns, names, n)
 
 
 def _rate(conn, day: dt.date) -> float:
@@ -72,6 +81,10 @@ def _rate(conn, day: dt.date) -> float:
                                   "materialize treasury_yields for that day first",
                       allow_retries=False)
     return float(continuous_rate_from_bey(found[0]))
+
+
+_GREEKS_PREVIEW = ["date", "symbol", "underlying_price", "option_price", "implied_vol", "delta",
+                   "gamma", "position_delta"]
 
 
 @asset(name="position_greeks", group_name=GROUP, kinds={"postgres", "numpy"},
@@ -105,11 +118,11 @@ def position_greeks_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     with engine.begin() as conn:
         written = replace_partition(conn, position_greeks, days, greeks)
         write_issues(conn, "position_greeks", days, issues)
+    DayMetadata(context).rows(greeks, _GREEKS_PREVIEW).issues(issues).record()
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
         "vol_sources": greeks["vol_source"].value_counts().to_dict() if written else {},
-        "preview": _preview(greeks, ["date", "symbol", "underlying_price", "option_price",
-                                     "implied_vol", "delta", "gamma", "position_delta"]),
+        "preview": _preview(greeks, _GREEKS_PREVIEW),
     })
 
 
@@ -137,10 +150,11 @@ def position_values_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     with engine.begin() as conn:
         written = replace_partition(conn, position_values, days, values)
         write_issues(conn, "position_values", days, issues)
+    columns = ["date", "symbol", "price", "price_source", "market_value", "exposure"]
+    DayMetadata(context).rows(values, columns).issues(issues).record()
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
-        "preview": _preview(values, ["date", "symbol", "price", "price_source", "market_value",
-                                     "exposure"]),
+        "preview": _preview(values, columns),
     })
 
 
@@ -160,13 +174,12 @@ def portfolio_exposures_asset(context: AssetExecutionContext, warehouse: Warehou
     exposures = _by_day(values, days, lambda v: exposures_engine(v, book, portfolio_ids))
     with engine.begin() as conn:
         written = replace_partition(conn, portfolio_exposures, days, exposures)
+    names = dict(zip(portfolio_ids, ports["name"], strict=True))
+    columns = ["date", "portfolio_id", "gross_exposure", "net_exposure", "long_exposure",
+               "short_exposure"]
+    DayMetadata(context).rows(exposures, columns, names).record()
     return MaterializeResult(metadata={
-        "rows_written": written,
-        "preview": _preview(exposures.merge(ports.assign(portfolio_id=ports["portfolio_id"]
-                                                         .astype(str)), on="portfolio_id"),
-                            ["date", "name", "gross_exposure", "net_exposure", "long_exposure",
-                             "short_exposure"]),
-    })
+        "rows_written": written, "preview": _preview(exposures, columns, names=names)})
 
 
 @asset(name="tag_exposures", group_name=GROUP, kinds={"postgres", "pandas"},
@@ -183,6 +196,7 @@ def tag_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseReso
     result = _by_day(values, days, lambda v: tag_exposures_engine(v, tags))
     with engine.begin() as conn:
         written = replace_partition(conn, tag_exposures, days, result)
+    DayMetadata(context).rows(result).record()
     return MaterializeResult(metadata={"rows_written": written})
 
 
@@ -200,6 +214,7 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
     written = 0
     with engine.connect() as conn:
         inputs = load_range(conn, days)
+        names = portfolio_names(conn)
         ports = read_portfolios(conn)["portfolio_id"].astype(str).tolist()
     snaps = []
     for day in days:
@@ -225,8 +240,8 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
             written += replace_partition(conn, portfolio_snapshots, day, snap)
         snaps.append(snap)
     snaps = _concat(snaps)
+    columns = ["date", "portfolio_id", "total_value", "daily_pnl", "cumulative_pnl",
+               "gross_exposure", "data_source"]
+    DayMetadata(context).rows(snaps, columns, names).record()
     return MaterializeResult(metadata={
-        "rows_written": written,
-        "preview": _preview(snaps, ["date", "portfolio_id", "total_value", "daily_pnl",
-                                    "cumulative_pnl", "gross_exposure", "data_source"]),
-    })
+        "rows_written": written, "preview": _preview(snaps, columns, names=names)})

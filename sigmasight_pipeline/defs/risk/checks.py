@@ -9,13 +9,14 @@ identities violated, a snapshot total that is not the sum of its positions.
 import datetime as dt
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, asset_check
 from sqlalchemy import text
 
 from ...engines.activity import active_positions, is_option
 from ...partitions import partition_date
 from ...resources import WarehouseResource
 from ...warehouse.positions_store import read_positions
+from ..common import DAILY_CHECK, check_results_by_day
 from .assets import (
     portfolio_exposures_asset,
     portfolio_snapshots_asset,
@@ -55,30 +56,26 @@ def _unexplained(warehouse: WarehouseResource, days, table: str, asset: str, opt
     return held.loc[missing, ["date", "portfolio", "symbol"]]
 
 
-def _result(bad: pd.DataFrame, checked: int, what: str) -> AssetCheckResult:
-    return AssetCheckResult(
-        passed=bad.empty,
-        description=None if bad.empty else f"{len(bad)} {what}",
-        metadata={"rows_checked": checked, "violations": len(bad),
-                  "examples": MetadataValue.md(bad.head(20).to_markdown(index=False)
-                                               if len(bad) else "none")},
-    )
+def _result(context: AssetCheckExecutionContext, bad: pd.DataFrame, checked, what: str):
+    """One evaluation per day of the run (``bad`` has a ``date`` column); see
+    ``check_results_by_day``."""
+    yield from check_results_by_day(context, bad, what, checked)
 
 
-@asset_check(asset=position_values_asset, blocking=True,
+@asset_check(asset=position_values_asset, blocking=True, **DAILY_CHECK,
              description="Every position held has a value, or a recorded data-quality reason.")
-def every_position_valued(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                          ) -> AssetCheckResult:
+def every_position_valued(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     days = _days(context)
     bad = _unexplained(warehouse, days, "position_values", "position_values", False)
-    return _result(bad, len(days), "held positions without a value or a recorded reason")
+    yield from _result(context, bad, None,
+                       "held positions without a value or a recorded reason")
 
 
-@asset_check(asset=position_greeks_asset, blocking=True,
+@asset_check(asset=position_greeks_asset, blocking=True, **DAILY_CHECK,
              description="Every active option has Greeks or a recorded reason; call delta in "
                          "[0, 1], put delta in [-1, 0], gamma and vega >= 0.")
 def greeks_complete_and_in_range(context: AssetCheckExecutionContext,
-                                 warehouse: WarehouseResource) -> AssetCheckResult:
+                                 warehouse: WarehouseResource):
     days = _days(context)
     missing = _unexplained(warehouse, days, "position_greeks", "position_greeks", True)
     greeks = _query(warehouse, """
@@ -95,13 +92,12 @@ def greeks_complete_and_in_range(context: AssetCheckExecutionContext,
     ]
     bad = pd.concat([missing.assign(problem="no Greeks and no recorded reason"),
                      out_of_range.assign(problem="Greek outside its range")], ignore_index=True)
-    return _result(bad, len(greeks), "options with missing or out-of-range Greeks")
+    yield from _result(context, bad, greeks, "options with missing or out-of-range Greeks")
 
 
-@asset_check(asset=portfolio_exposures_asset, blocking=True,
+@asset_check(asset=portfolio_exposures_asset, blocking=True, **DAILY_CHECK,
              description="gross = long + |short| and net = long + short for every portfolio.")
-def exposure_identities(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                        ) -> AssetCheckResult:
+def exposure_identities(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     rows = _query(warehouse, "SELECT * FROM sigmasight.portfolio_exposures "
                              "WHERE date = ANY(:days)", _days(context))
     tol = MONEY_TOL * rows["gross_exposure"].abs().clip(lower=1.0)
@@ -110,14 +106,14 @@ def exposure_identities(context: AssetCheckExecutionContext, warehouse: Warehous
                | ((rows["net_exposure"] - (rows["long_exposure"] + rows["short_exposure"])).abs()
                   > tol)
                | (rows["short_exposure"] > 0) | (rows["long_exposure"] < 0)]
-    return _result(bad[["date", "portfolio_id", "gross_exposure", "long_exposure",
-                        "short_exposure"]], len(rows), "portfolios with broken identities")
+    yield from _result(context, bad[["date", "portfolio_id", "gross_exposure", "long_exposure",
+                        "short_exposure"]], rows, "portfolios with broken identities")
 
 
-@asset_check(asset=portfolio_snapshots_asset, blocking=True,
+@asset_check(asset=portfolio_snapshots_asset, blocking=True, **DAILY_CHECK,
              description="Snapshot total_value = Σ position market values of that day.")
 def snapshot_total_is_sum_of_positions(context: AssetCheckExecutionContext,
-                                       warehouse: WarehouseResource) -> AssetCheckResult:
+                                       warehouse: WarehouseResource):
     rows = _query(warehouse, """
         SELECT s.date, s.portfolio_id::text AS portfolio_id, s.total_value,
                COALESCE(v.total, 0) AS positions_total
@@ -128,4 +124,5 @@ def snapshot_total_is_sum_of_positions(context: AssetCheckExecutionContext,
          WHERE s.date = ANY(:days)""", _days(context))
     tol = MONEY_TOL * rows["positions_total"].abs().clip(lower=1.0)
     bad = rows[(rows["total_value"] - rows["positions_total"]).abs() > tol]
-    return _result(bad, len(rows), "snapshots whose total is not the sum of their positions")
+    yield from _result(context, bad, rows,
+                       "snapshots whose total is not the sum of their positions")

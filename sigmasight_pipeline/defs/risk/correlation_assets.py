@@ -11,7 +11,7 @@ from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
 from ...warehouse.tables import correlation_summaries, position_correlations, position_values
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, partition_days
+from ..common import DAILY, DayMetadata, partition_days, portfolio_names
 from .assets import GROUP, _preview, portfolio_exposures_asset, position_values_asset
 from .inputs import beta_symbols, load_range
 
@@ -41,6 +41,9 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
     with engine.connect() as conn:
         inputs = load_range(conn, days, lookback=LOOKBACK_SESSIONS)
         values = read_days(conn, position_values, days)
+        names = portfolio_names(conn)
+    pair_meta = DayMetadata(context, asset_key="position_correlations")
+    summary_meta = DayMetadata(context, asset_key="correlation_summaries")
     values = values.merge(beta_symbols(inputs.positions), on="position_id", how="left")
     prices = inputs.adj_close_wide()
     sessions = all_sessions()  # returns between sessions, not between stored rows
@@ -62,8 +65,13 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
                 day_pairs, day_summaries = day_pairs.assign(date=day), day_summaries.assign(
                     date=day)
                 pairs, summaries = day_pairs, day_summaries  # the last day's, for the preview
-            n_pairs += replace_partition(conn, position_correlations, day, day_pairs)
-            n_summaries += replace_partition(conn, correlation_summaries, day, day_summaries)
+            n = replace_partition(conn, position_correlations, day, day_pairs)
+            m = replace_partition(conn, correlation_summaries, day, day_summaries)
+            n_pairs, n_summaries = n_pairs + n, n_summaries + m
+            pair_meta.add(day, rows_written=n)
+            summary_meta.add(day, rows_written=m)
+    pair_meta.record()
+    summary_meta.record()
     yield MaterializeResult(asset_key="position_correlations", metadata={
         "rows_written": n_pairs,
         "preview": _preview(pairs.reindex(pairs["correlation"].abs().sort_values(
@@ -75,6 +83,6 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
         "preview": _preview(summaries.assign(clusters=summaries["clusters"].map(str))
                             if len(summaries) else summaries,
                             ["date", "portfolio_id", "n_positions", "avg_abs_correlation",
-                             "effective_bets", "clusters"]),
+                             "effective_bets", "clusters"], names=names),
     })
 

@@ -9,10 +9,11 @@
 
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
+from dagster import AssetCheckExecutionContext, asset_check
 
 from ...engines.factors import BETA_CAP, EQUITY_FACTORS
 from ...resources import WarehouseResource
+from ..common import DAILY_CHECK
 from .checks import _days, _query, _result
 from .factor_assets import (
     factor_correlations_asset,
@@ -24,11 +25,11 @@ from .scenario_assets import scenario_library, stress_test_results_asset
 MATRIX_TOL = 1e-9
 
 
-@asset_check(asset="security_factor_exposures", blocking=True,
+@asset_check(asset="security_factor_exposures", blocking=True, **DAILY_CHECK,
              description="Every stored beta is finite and within ±3; beta is NULL exactly when "
                          "quality is insufficient_history.")
 def factor_betas_finite_and_capped(context: AssetCheckExecutionContext,
-                                   warehouse: WarehouseResource) -> AssetCheckResult:
+                                   warehouse: WarehouseResource):
     # In SQL: a year of betas for thousands of positions is millions of rows.
     # (PostgreSQL orders NaN above every number, so abs(NaN) > cap holds.)
     days = _days(context)
@@ -41,12 +42,16 @@ def factor_betas_finite_and_capped(context: AssetCheckExecutionContext,
                     AND (beta IS NULL OR abs(beta) > {BETA_CAP} + 1e-12))
                 OR quality NOT IN ('ok', 'capped', 'insufficient_history'))
          LIMIT 1000""", days)
-    checked = _query(warehouse, "SELECT count(*) AS n FROM sigmasight.security_factor_exposures "
-                                "WHERE date = ANY(:days)", days)["n"].iloc[0]
-    return _result(bad, int(checked), "factor betas not finite, beyond the cap or mislabelled")
+    counts = _query(warehouse, "SELECT date, count(*) AS n FROM "
+                               "sigmasight.security_factor_exposures WHERE date = ANY(:days) "
+                               "GROUP BY date", days)
+    checked = {d: int(n) for d, n in zip(counts["date"], counts["n"], strict=True)}
+    yield from _result(context, bad, checked,
+                       "factor betas not finite, beyond the cap or mislabelled")
 
 
 def _matrix_problems(day, frame: pd.DataFrame) -> list[str]:
+    """What is wrong with ``day``'s matrix (empty when it is a correlation matrix)."""
     corr = (frame.pivot(index="factor_a", columns="factor_b", values="correlation")
             .reindex(index=EQUITY_FACTORS, columns=EQUITY_FACTORS).to_numpy(dtype=float))
     if np.isnan(corr).any():
@@ -62,24 +67,24 @@ def _matrix_problems(day, frame: pd.DataFrame) -> list[str]:
     return problems
 
 
-@asset_check(asset=factor_correlations_asset, blocking=True,
+@asset_check(asset=factor_correlations_asset, blocking=True, **DAILY_CHECK,
              description="Each day's factor correlation matrix is complete, symmetric, "
                          "unit-diagonal and positive semi-definite.")
-def factor_correlations_psd(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                            ) -> AssetCheckResult:
+def factor_correlations_psd(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     rows = _query(warehouse, "SELECT date, factor_a, factor_b, correlation "
                              "FROM sigmasight.factor_correlations WHERE date = ANY(:days)",
                   _days(context))
-    problems = [p for day, frame in rows.groupby("date") for p in _matrix_problems(day, frame)]
-    return _result(pd.DataFrame({"problem": problems}), rows["date"].nunique(),
-                   "factor correlation matrices broken")
+    problems = pd.DataFrame([{"date": day, "problem": p} for day, frame in rows.groupby("date")
+                             for p in _matrix_problems(day, frame)], columns=["date", "problem"])
+    yield from _result(context, problems, rows.drop_duplicates("date"),
+                       "factor correlation matrices broken")
 
 
-@asset_check(asset=portfolio_factor_exposures_asset, blocking=True,
+@asset_check(asset=portfolio_factor_exposures_asset, blocking=True, **DAILY_CHECK,
              description="A portfolio with gross exposure has factor betas for some of it "
                          "(Market coverage > 0).")
 def exposed_portfolios_have_betas(context: AssetCheckExecutionContext,
-                                  warehouse: WarehouseResource) -> AssetCheckResult:
+                                  warehouse: WarehouseResource):
     rows = _query(warehouse, """
         SELECT e.date, p.name AS portfolio, e.gross_exposure, f.coverage
           FROM sigmasight.portfolio_exposures e
@@ -88,14 +93,13 @@ def exposed_portfolios_have_betas(context: AssetCheckExecutionContext,
                  ON f.date = e.date AND f.portfolio_id = e.portfolio_id AND f.factor = 'Market'
          WHERE e.date = ANY(:days) AND e.gross_exposure > 0""", _days(context))
     bad = rows[rows["coverage"].isna() | (rows["coverage"] <= 0)]
-    return _result(bad, len(rows), "portfolios with exposure but no factor betas at all")
+    yield from _result(context, bad, rows, "portfolios with exposure but no factor betas at all")
 
 
-@asset_check(asset=stress_test_results_asset, blocking=True,
+@asset_check(asset=stress_test_results_asset, blocking=True, **DAILY_CHECK,
              description="A stress result exists for every portfolio with valued positions and "
                          "every active scenario of the library.")
-def stress_results_complete(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                            ) -> AssetCheckResult:
+def stress_results_complete(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     days = _days(context)
     expected = _query(warehouse, "SELECT DISTINCT date, portfolio_id::text AS portfolio_id "
                                  "FROM sigmasight.position_values WHERE date = ANY(:days)", days)
@@ -106,4 +110,5 @@ def stress_results_complete(context: AssetCheckExecutionContext, warehouse: Ware
                    days)
     merged = expected.merge(found, how="left", indicator=True)
     bad = merged.loc[merged["_merge"] == "left_only", ["date", "portfolio_id", "scenario"]]
-    return _result(bad, len(expected), "(portfolio, scenario) pairs without a stress result")
+    yield from _result(context, bad, expected,
+                       "(portfolio, scenario) pairs without a stress result")

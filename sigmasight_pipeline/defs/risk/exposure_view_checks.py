@@ -10,13 +10,13 @@
 
 from dagster import (
     AssetCheckExecutionContext,
-    AssetCheckResult,
     AssetCheckSeverity,
     MetadataValue,
     asset_check,
 )
 
 from ...resources import WarehouseResource
+from ..common import DAILY_CHECK, check_results_by_day
 from .checks import MONEY_TOL, _days, _query, _result
 from .exposure_view_assets import (
     breaches_markdown,
@@ -25,11 +25,11 @@ from .exposure_view_assets import (
 )
 
 
-@asset_check(asset=sector_exposures_asset, blocking=True,
+@asset_check(asset=sector_exposures_asset, blocking=True, **DAILY_CHECK,
              description="Σ sector gross exposure = the portfolio's gross exposure, every "
                          "portfolio and day (unclassified positions included).")
 def sector_gross_sums_to_portfolio_gross(context: AssetCheckExecutionContext,
-                                         warehouse: WarehouseResource) -> AssetCheckResult:
+                                         warehouse: WarehouseResource):
     rows = _query(warehouse, """
         SELECT e.date, p.name AS portfolio, e.gross_exposure,
                COALESCE(s.gross, 0) AS sector_gross
@@ -41,7 +41,7 @@ def sector_gross_sums_to_portfolio_gross(context: AssetCheckExecutionContext,
          WHERE e.date = ANY(:days)""", _days(context))
     tol = MONEY_TOL * rows["gross_exposure"].abs().clip(lower=1.0)
     bad = rows[(rows["gross_exposure"] - rows["sector_gross"]).abs() > tol]
-    return _result(bad, len(rows), "portfolios whose sector gross differs from their gross")
+    yield from _result(context, bad, rows, "portfolios whose sector gross differs from their gross")
 
 
 def _describe(breaches) -> str:
@@ -54,26 +54,19 @@ def _describe(breaches) -> str:
             f"on {last}: {latest}")
 
 
-@asset_check(asset=limit_checks_asset, blocking=False,
+@asset_check(asset=limit_checks_asset, blocking=False, **DAILY_CHECK,
              description="Warns (does not block) when any portfolio breaches a limit; the "
                          "breaches are listed per day in the metadata.")
-def no_limit_breaches(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                      ) -> AssetCheckResult:
+def no_limit_breaches(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     rows = _query(warehouse, """
         SELECT l.date, p.name, l.limit_name, l.value, l.threshold, l.status
           FROM sigmasight.limit_checks l JOIN sigmasight.portfolios p ON p.id = l.portfolio_id
          WHERE l.date = ANY(:days)""", _days(context))
     breaches = rows[rows["status"] == "breach"]
-    per_day = {str(day): int(n) for day, n in breaches.groupby("date").size().items()}
-    return AssetCheckResult(
-        passed=breaches.empty,
-        severity=AssetCheckSeverity.WARN,
-        description=None if breaches.empty else _describe(breaches),
-        metadata={"limits_checked": len(rows), "breaches": len(breaches),
-                  "breaches_per_day": per_day,
-                  "not_available": int((rows["status"] == "not_available").sum()),
-                  "breach_list": MetadataValue.md(breaches_markdown(breaches))},
-    )
-
-
-
+    # one WARN evaluation per day: the UI shows each day's breaches on its partition
+    yield from check_results_by_day(
+        context, breaches, "limit breaches", rows, severity=AssetCheckSeverity.WARN,
+        describe=_describe,
+        day_metadata=lambda day_bad: {
+            "breaches": len(day_bad),
+            "breach_list": MetadataValue.md(breaches_markdown(day_bad))})

@@ -45,7 +45,15 @@ from ...warehouse.tables import (
     security_specific_risk,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, issue_counts, partition_days, write_issues
+from ..common import (
+    DAILY,
+    DayMetadata,
+    issue_counts,
+    partition_days,
+    portfolio_names,
+    write_issues,
+)
+from ..market_data.assets import market_prices_asset
 from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
 from .inputs import beta_symbols, load_range
 
@@ -98,13 +106,16 @@ def _held_by_day(valued: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
 
 
 def _write_security_days(engine, days: list[dt.date], valued: pd.DataFrame, per_symbol,
-                         asset: str) -> tuple[dict, pd.DataFrame, dict]:
+                         asset: str, context=None) -> tuple[dict, pd.DataFrame, dict]:
     """Per day: ``per_symbol(symbols, day)`` → {table: rows} for the symbols the day's held
     positions need (an option's underlying, a stock itself), plus that day's issues; every
     table written a day at a time inside ONE transaction (the range is atomic, memory holds
-    a day). Returns (rows written per table name, issues, the last day's rows per table)."""
+    a day). Returns (rows written per table name, issues, the last day's rows per table);
+    with ``context``, each day's own rows written (and the first table's data-quality counts)
+    go on that day's partition of each table's asset (DayMetadata)."""
     held_by_day = _held_by_day(valued)
     written, issue_frames, last = Counter(), [], {}
+    per_day = {table.name: {} for table in per_symbol.tables}
     with engine.begin() as conn:
         for day in days:
             held = held_by_day.get(day)
@@ -113,18 +124,30 @@ def _write_security_days(engine, days: list[dt.date], valued: pd.DataFrame, per_
             for table in per_symbol.tables:  # nothing held: the day's old rows go too
                 rows = tables.get(table, pd.DataFrame())
                 rows = rows.assign(date=day) if len(rows) else rows
-                written[table.name] += replace_partition(conn, table, day, rows)
+                n = replace_partition(conn, table, day, rows)
+                written[table.name] += n
+                per_day[table.name][day] = n
                 if len(rows):
                     last[table.name] = rows
             if issues is not None and len(issues):
                 issue_frames.append(issues)
         issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
         write_issues(conn, asset, days, issues)
+    if context is not None:
+        for i, table in enumerate(per_symbol.tables):
+            meta = DayMetadata(context, asset_key=table.name)
+            for day, n in per_day[table.name].items():
+                meta.add(day, rows_written=n)
+            if i == 0:
+                meta.issues(issues)
+            meta.record()
     return dict(written), issues, last
 
 
+# factor_returns reads only the proxy ETFs' prices: it depends on market_prices, not on any
+# portfolio asset (it used to hang off portfolio_exposures, which told a user nothing).
 @asset(name="factor_returns", group_name=GROUP, kinds={"postgres", "pandas"},
-       deps=[portfolio_exposures_asset],
+       deps=[market_prices_asset],
        description="Daily returns of the six equity factors from ETF proxies: Market = SPY, "
                    "Value = VTV − VUG, Size = IWM − SPY, Momentum = MTUM − SPY, Quality = "
                    "QUAL − SPY, Low Volatility = USMV − SPY; simple returns of adj_close "
@@ -151,6 +174,7 @@ def factor_returns_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     with engine.begin() as conn:
         written = replace_partition(conn, factor_returns, days, rows)
         write_issues(conn, "factor_returns", days, issues)
+    DayMetadata(context).rows(rows).issues(issues).record()
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
         "preview": _preview(rows.pivot(index="date", columns="factor", values="daily_return")
@@ -207,7 +231,7 @@ def security_factor_model_asset(context: AssetExecutionContext, warehouse: Wareh
     written, issues, last = _write_security_days(
         engine, days, valued,
         _PerSymbol((security_factor_exposures, security_specific_risk), compute),
-        "security_factor_exposures")
+        "security_factor_exposures", context)
     betas = last.get("security_factor_exposures", pd.DataFrame())
     quality = (dict(Counter(betas.drop_duplicates("symbol")["quality"])) if len(betas) else {})
     yield MaterializeResult(asset_key="security_factor_exposures", metadata={
@@ -248,7 +272,7 @@ def security_rate_betas_asset(context: AssetExecutionContext,
 
     written, issues, last = _write_security_days(
         engine, days, valued, _PerSymbol((security_rate_betas,), compute),
-        "security_rate_betas")
+        "security_rate_betas", context)
     return MaterializeResult(metadata={
         "rows_written": written.get("security_rate_betas", 0),
         "data_quality": issue_counts(issues),
@@ -271,6 +295,7 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     frames = []
     with engine.connect() as conn:
         symbols = beta_symbols(read_positions(conn))
+        names = portfolio_names(conn)
         for day in days:  # per day: the security rows of a day, joined in memory
             held = read_days(conn, position_values, day)
             if held.empty:
@@ -283,11 +308,10 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     rows = _concat(frames)
     with engine.begin() as conn:
         written = replace_partition(conn, portfolio_factor_exposures, days, rows)
+    columns = ["date", "portfolio_id", "factor", "beta", "dollar_exposure", "coverage"]
+    DayMetadata(context).rows(rows, columns, names, n=14).record()
     return MaterializeResult(metadata={
-        "rows_written": written,
-        "preview": _preview(rows, ["date", "portfolio_id", "factor", "beta", "dollar_exposure",
-                                   "coverage"], n=14),
-    })
+        "rows_written": written, "preview": _preview(rows, columns, n=14, names=names)})
 
 
 @asset(name="factor_correlations", group_name=GROUP, kinds={"postgres", "numpy"},
@@ -316,6 +340,7 @@ def factor_correlations_asset(context: AssetExecutionContext, warehouse: Warehou
     with engine.begin() as conn:
         written = replace_partition(conn, factor_correlations, days, rows)
         write_issues(conn, "factor_correlations", days, issues)
+    DayMetadata(context).rows(rows).issues(issues).record()
     last = rows[rows["date"] == rows["date"].max()] if written else rows
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),

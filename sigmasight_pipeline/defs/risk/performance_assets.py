@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
-    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -49,7 +48,7 @@ from ...warehouse.tables import (
     var_backtests,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, partition_days
+from ..common import DAILY, DAILY_CHECK, partition_days
 from ..market_data.assets import market_prices_asset, treasury_yields_asset
 from .assets import GROUP, _concat, _preview, portfolio_snapshots_asset
 from .checks import _days, _query, _result
@@ -143,11 +142,11 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     })
 
 
-@asset_check(asset=pnl_attribution_asset, blocking=True,
+@asset_check(asset=pnl_attribution_asset, blocking=True, **DAILY_CHECK,
              description="Per portfolio and day the attribution components sum to "
                          "portfolio_snapshots.daily_pnl within $1e-6.")
 def attribution_sums_to_daily_pnl(context: AssetCheckExecutionContext,
-                                  warehouse: WarehouseResource) -> AssetCheckResult:
+                                  warehouse: WarehouseResource):
     days = _days(context)
     rows = _query(warehouse, """
         SELECT s.date, s.portfolio_id::text AS portfolio_id, s.daily_pnl,
@@ -161,8 +160,8 @@ def attribution_sums_to_daily_pnl(context: AssetCheckExecutionContext,
     gap = np.abs(rows["attributed"].to_numpy(dtype=float) - rows["daily_pnl"].to_numpy(
         dtype=float))
     bad = rows.assign(difference=gap).loc[~(gap <= ATTRIBUTION_TOL)]  # NaN: no attribution
-    return _result(bad, len(rows), f"portfolio-days whose components miss daily_pnl by more "
-                                   f"than ${ATTRIBUTION_TOL:g}")
+    yield from _result(context, bad, rows, f"portfolio-days whose components miss daily_pnl "
+                                           f"by more than ${ATTRIBUTION_TOL:g}")
 
 
 # --- VaR backtests ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ...warehouse.tables import (
     stress_test_results,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, partition_days
+from ..common import DAILY, DayMetadata, partition_days, portfolio_names
 from .assets import GROUP, _concat, _preview
 from .factor_assets import (
     factor_correlations_asset,
@@ -136,11 +136,11 @@ def market_risk_scenarios_asset(context: AssetExecutionContext, warehouse: Wareh
         book, inputs.factor_betas(day, book), inputs.rate_betas(day, book)))
     with engine.begin() as conn:
         written = replace_partition(conn, market_risk_scenarios, days, rows)
+        names = portfolio_names(conn)
+    columns = ["date", "portfolio_id", "scenario", "shock", "pnl", "pnl_pct", "option_pnl"]
+    DayMetadata(context).rows(rows, columns, names, n=11).record()
     return MaterializeResult(metadata={
-        "rows_written": written,
-        "preview": _preview(rows, ["date", "portfolio_id", "scenario", "shock", "pnl",
-                                   "pnl_pct", "option_pnl"], n=11),
-    })
+        "rows_written": written, "preview": _preview(rows, columns, n=11, names=names)})
 
 
 def scenario_library():
@@ -169,10 +169,14 @@ def stress_test_results_asset(context: AssetExecutionContext, warehouse: Warehou
         inputs.factor_covariance(day), scenarios))
     with engine.begin() as conn:
         written = replace_partition(conn, stress_test_results, days, rows)
+        names = portfolio_names(conn)
     worst = rows.sort_values("correlated_pct").head(10) if written else rows
+    columns = ["date", "portfolio_id", "scenario", "direct_pnl", "correlated_pnl",
+               "correlated_pct"]
+    DayMetadata(context).rows(rows, columns, names, sort_by="correlated_pct",
+                              preview_key="worst").record()
     return MaterializeResult(metadata={
         "rows_written": written, "scenarios": len(scenarios),
         "scenario_ids": MetadataValue.text(", ".join(s.id for s in scenarios)),
-        "worst": _preview(worst, ["date", "portfolio_id", "scenario", "direct_pnl",
-                                  "correlated_pnl", "correlated_pct"]),
+        "worst": _preview(worst, columns, names=names),
     })

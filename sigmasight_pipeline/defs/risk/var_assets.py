@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
-    AssetCheckResult,
     AssetExecutionContext,
     AssetSpec,
     MaterializeResult,
@@ -56,7 +55,7 @@ from ...warehouse.tables import (
     risk_factor_covariance as risk_factor_covariance_table,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, issue_counts, partition_days, write_issues
+from ..common import DAILY, DAILY_CHECK, issue_counts, partition_days, write_issues
 from .assets import GROUP, _concat, _preview
 from .checks import _days, _query, _result
 from .factor_assets import HISTORY_LOOKBACK, factor_returns_asset
@@ -261,11 +260,11 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
 # --- blocking checks --------------------------------------------------------------------
 
 
-@asset_check(asset="portfolio_var", blocking=True,
+@asset_check(asset="portfolio_var", blocking=True, **DAILY_CHECK,
              description="Every portfolio with gross exposure has VaR rows for both methods, "
                          "3 confidences × 2 horizons each.")
 def exposed_portfolios_have_var(context: AssetCheckExecutionContext,
-                                warehouse: WarehouseResource) -> AssetCheckResult:
+                                warehouse: WarehouseResource):
     rows = _query(warehouse, """
         SELECT e.date, p.name AS portfolio, count(v.method) AS n_rows,
                count(DISTINCT v.method) AS n_methods
@@ -276,14 +275,13 @@ def exposed_portfolios_have_var(context: AssetCheckExecutionContext,
          WHERE e.date = ANY(:days) AND e.gross_exposure > 0
          GROUP BY e.date, p.name""", _days(context))
     bad = rows[(rows["n_methods"] < 2) | (rows["n_rows"] < 12)]
-    return _result(bad, len(rows), "exposed portfolios without VaR rows for both methods")
+    yield from _result(context, bad, rows, "exposed portfolios without VaR rows for both methods")
 
 
-@asset_check(asset="portfolio_var", blocking=True,
+@asset_check(asset="portfolio_var", blocking=True, **DAILY_CHECK,
              description="ES ≥ VaR for each method, confidence and horizon; no NULL figure "
                          "without the insufficient_history flag.")
-def es_at_least_var(context: AssetCheckExecutionContext, warehouse: WarehouseResource
-                    ) -> AssetCheckResult:
+def es_at_least_var(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     days = _days(context)
     bad = _query(warehouse, """
         SELECT date, portfolio_id::text AS portfolio_id, method, confidence, horizon_days,
@@ -294,17 +292,18 @@ def es_at_least_var(context: AssetCheckExecutionContext, warehouse: WarehouseRes
                 OR ((var IS NULL OR es IS NULL)
                     AND NOT ('insufficient_history' = ANY(flags))))
          LIMIT 1000""", days)
-    n = _query(warehouse, "SELECT count(*) AS n FROM sigmasight.portfolio_var "
-                          "WHERE date = ANY(:days)", days)["n"].iloc[0]
-    return _result(bad, int(n), "VaR rows with ES below VaR or an unexplained NULL")
+    counts = _query(warehouse, "SELECT date, count(*) AS n FROM sigmasight.portfolio_var "
+                               "WHERE date = ANY(:days) GROUP BY date", days)
+    checked = {d: int(n) for d, n in zip(counts["date"], counts["n"], strict=True)}
+    yield from _result(context, bad, checked, "VaR rows with ES below VaR or an unexplained NULL")
 
 
-@asset_check(asset="factor_risk_contributions", blocking=True,
+@asset_check(asset="factor_risk_contributions", blocking=True, **DAILY_CHECK,
              description="Factor and position contributions sum to the parametric volatility "
                          "and the historical component ES to the historical ES 97.5 % 1-day, "
                          "within 1e-9 relative.")
 def decompositions_sum_to_totals(context: AssetCheckExecutionContext,
-                                 warehouse: WarehouseResource) -> AssetCheckResult:
+                                 warehouse: WarehouseResource):
     days = _days(context)
     rows = _query(warehouse, """
         WITH totals AS (
@@ -334,14 +333,14 @@ def decompositions_sum_to_totals(context: AssetCheckExecutionContext,
 
     bad = rows[off(rows["factor_sum"], rows["sigma"]) | off(rows["position_sum"], rows["sigma"])
                | (rows["es_hist"].notna() & off(rows["component_es_sum"], rows["es_hist"]))]
-    return _result(bad, len(rows), "portfolios whose risk decomposition misses its total")
+    yield from _result(context, bad, rows, "portfolios whose risk decomposition misses its total")
 
 
-@asset_check(asset=risk_factor_covariance_asset, blocking=True,
+@asset_check(asset=risk_factor_covariance_asset, blocking=True, **DAILY_CHECK,
              description="Each day's 7 × 7 risk-factor covariance is complete, symmetric and "
                          "positive semi-definite.")
 def risk_covariance_symmetric_psd(context: AssetCheckExecutionContext,
-                                  warehouse: WarehouseResource) -> AssetCheckResult:
+                                  warehouse: WarehouseResource):
     rows = _query(warehouse, "SELECT date, factor_a, factor_b, covariance "
                              "FROM sigmasight.risk_factor_covariance WHERE date = ANY(:days)",
                   _days(context))
@@ -350,13 +349,13 @@ def risk_covariance_symmetric_psd(context: AssetCheckExecutionContext,
         c = (frame.pivot(index="factor_a", columns="factor_b", values="covariance")
              .reindex(index=RISK_FACTORS, columns=RISK_FACTORS).to_numpy(dtype=float))
         if np.isnan(c).any():
-            problems.append(f"{day}: matrix incomplete")
+            problems.append((day, f"{day}: matrix incomplete"))
             continue
         scale = max(float(np.abs(c).max()), 1e-300)
         if np.abs(c - c.T).max() > MATRIX_TOL * scale:
-            problems.append(f"{day}: not symmetric")
+            problems.append((day, f"{day}: not symmetric"))
         smallest = float(np.linalg.eigvalsh((c + c.T) / 2).min())
         if smallest < -MATRIX_TOL * scale:
-            problems.append(f"{day}: not PSD (smallest eigenvalue {smallest:.3g})")
-    return _result(pd.DataFrame({"problem": problems}), rows["date"].nunique(),
-                   "risk-factor covariance matrices broken")
+            problems.append((day, f"{day}: not PSD (smallest eigenvalue {smallest:.3g})"))
+    yield from _result(context, pd.DataFrame(problems, columns=["date", "problem"]),
+                       rows.drop_duplicates("date"), "risk-factor covariance matrices broken")
