@@ -44,7 +44,7 @@ from ...warehouse.tables import (
     sector_exposures,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, partition_days
+from ..common import DAILY, DayMetadata, partition_days
 from ..market_data.assets import securities_asset
 from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
 
@@ -83,6 +83,7 @@ def sector_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseR
     with engine.begin() as conn:
         written = replace_partition(conn, sector_exposures, days, rows)
     unclassified = rows[rows["sector"] == UNCLASSIFIED] if written else rows
+    DayMetadata(context).rows(rows).record()
     return MaterializeResult(metadata={
         "rows_written": written,
         "unclassified_positions": int(unclassified["position_count"].sum()) if written else 0,
@@ -113,6 +114,7 @@ def portfolio_concentration_asset(context: AssetExecutionContext, warehouse: War
     rows = _concat(frames)
     with engine.begin() as conn:
         written = replace_partition(conn, portfolio_concentration, days, rows)
+    DayMetadata(context).rows(rows).record()
     return MaterializeResult(metadata={
         "rows_written": written,
         "preview": _preview(_with_names(rows, names) if written else rows,
@@ -175,6 +177,7 @@ def limit_checks_asset(context: AssetExecutionContext, warehouse: WarehouseResou
     rows = _concat(frames)
     with engine.begin() as conn:
         written = replace_partition(conn, limit_checks, days, rows)
+    DayMetadata(context).rows(rows).record()
     named = _with_names(rows, names) if written else rows.assign(name=None)
     breaches = named[named["status"] == STATUS_BREACH] if written else named
     return MaterializeResult(metadata={

@@ -48,7 +48,7 @@ from ...warehouse.tables import (
     var_backtests,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, DAILY_CHECK, partition_days
+from ..common import DAILY, DAILY_CHECK, DayMetadata, partition_days
 from ..market_data.assets import market_prices_asset, treasury_yields_asset
 from .assets import GROUP, _concat, _preview, portfolio_snapshots_asset
 from .checks import _days, _query, _result
@@ -134,6 +134,7 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     with engine.begin() as conn:
         written = replace_partition(conn, pnl_attribution, days, rows)
     last = rows[rows["date"] == days[-1]] if written else rows
+    DayMetadata(context).rows(rows).record()
     return MaterializeResult(metadata={
         "rows_written": written,
         "preview": _preview(last.pivot_table(index="component", values="pnl", aggfunc="sum")
@@ -196,6 +197,7 @@ def var_backtests_asset(context: AssetExecutionContext, warehouse: WarehouseReso
     with engine.begin() as conn:
         written = replace_partition(conn, var_backtests, days, rows)
     last = rows[(rows["date"] == days[-1]) & (rows["confidence"] == 0.99)] if written else rows
+    DayMetadata(context).rows(rows).record()
     return MaterializeResult(metadata={
         "rows_written": written,
         "zones_99": last["zone"].value_counts().to_dict() if written else {},
@@ -272,6 +274,8 @@ def performance_assets(context: AssetExecutionContext, warehouse: WarehouseResou
         n_perf = replace_partition(conn, portfolio_performance, days, perf)
         n_vol = replace_partition(conn, portfolio_volatility, days, vol)
     last_perf = perf[perf["date"] == days[-1]]
+    DayMetadata(context, asset_key="portfolio_performance").rows(perf).record()
+    DayMetadata(context, asset_key="portfolio_volatility").rows(vol).record()
     yield MaterializeResult(asset_key="portfolio_performance", metadata={
         "rows_written": n_perf,
         "preview": _preview(last_perf, ["portfolio_id", "period", "n_obs", "annualized_return",

@@ -55,7 +55,7 @@ from ...warehouse.tables import (
     risk_factor_covariance as risk_factor_covariance_table,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, DAILY_CHECK, issue_counts, partition_days, write_issues
+from ..common import DAILY, DAILY_CHECK, DayMetadata, issue_counts, partition_days, write_issues
 from .assets import GROUP, _concat, _preview
 from .checks import _days, _query, _result
 from .factor_assets import HISTORY_LOOKBACK, factor_returns_asset
@@ -103,6 +103,10 @@ def risk_factor_covariance_asset(context: AssetExecutionContext, warehouse: Ware
         written = replace_partition(conn, risk_factor_covariance_table, days, rows)
         write_issues(conn, "risk_factor_covariance", days, issues)
     last = rows[rows["date"] == rows["date"].max()] if written else rows
+    meta = DayMetadata(context).rows(rows)
+    if "date" in issues:
+        meta.issues(issues)
+    meta.record()
     return MaterializeResult(metadata={
         "rows_written": written, "data_quality": issue_counts(issues),
         "covariance": _preview(
@@ -222,6 +226,7 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     factors = _equity_factors(prices)
     written, issue_frames, last = Counter(), [], {}
     tables = (portfolio_var, factor_risk_contributions, position_risk_contributions)
+    per_day = {table.name: {} for table in tables}  # each day's own rows (DayMetadata)
     with engine.begin() as conn:
         inputs = ScenarioInputs(conn)
         for day in days:  # a day at a time: 100,000 position rows a day, one transaction
@@ -229,12 +234,21 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
                                n_scenarios)
             for table, rows in zip(tables, frames[:3], strict=True):
                 rows = rows.assign(date=day) if len(rows) else rows
-                written[table.name] += replace_partition(conn, table, day, rows)
+                n = replace_partition(conn, table, day, rows)
+                written[table.name] += n
+                per_day[table.name][day] = n
                 if len(rows):
                     last[table.name] = rows
             issue_frames.append(pd.DataFrame(frames[3]))
         issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
         write_issues(conn, "portfolio_var", days, issues)
+    for table in tables:
+        meta = DayMetadata(context, asset_key=table.name)
+        for day, n in per_day[table.name].items():
+            meta.add(day, rows_written=n)
+        if table is portfolio_var and "date" in issues:
+            meta.issues(issues)
+        meta.record()
     var_last = last.get("portfolio_var", pd.DataFrame())
     yield MaterializeResult(asset_key="portfolio_var", metadata={
         "rows_written": written["portfolio_var"], "scenarios_setting": n_scenarios,
