@@ -472,9 +472,10 @@ def position_pnl(
     prev_values: pd.DataFrame | None,
     prev_adj_close: pd.Series | pd.DataFrame | Mapping | None,
     today_adj_close: pd.Series | pd.DataFrame | Mapping | None,
+    last_values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The position-by-position daily P&L that :func:`portfolio_snapshots` sums (same rules,
-    same inputs), for the P&L attribution.
+    same inputs, ``last_values`` included), for the P&L attribution.
 
     Returns (portfolio_id, position_id, kind, pnl, measured) as string ids, kind ∈ {held
     (held on both days), trading (entered and/or exited on t), none (nothing booked)};
@@ -482,7 +483,8 @@ def position_pnl(
     A portfolio's first snapshot books 0 whatever these rows say: the caller drops them.
     """
     rows, _ = _position_pnl(as_of, prev_date, positions, values, prev_values,
-                            _adj_close_series(prev_adj_close), _adj_close_series(today_adj_close))
+                            _adj_close_series(prev_adj_close), _adj_close_series(today_adj_close),
+                            last_values)
     return pd.DataFrame({"portfolio_id": rows["_pf"].astype(str).to_numpy(),
                          "position_id": rows["_pos"].astype(str).to_numpy(),
                          "kind": rows["kind"].to_numpy(), "pnl": rows["pnl"].to_numpy(),

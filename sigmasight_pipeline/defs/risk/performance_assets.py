@@ -33,7 +33,12 @@ from ...engines.performance import portfolio_performance as performance_engine
 from ...engines.snapshots import position_pnl
 from ...engines.volatility import portfolio_volatility as volatility_engine
 from ...resources import WarehouseResource
-from ...warehouse.engine_store import read_days, read_snapshot_history, read_var_history
+from ...warehouse.engine_store import (
+    last_values_before,
+    read_days,
+    read_snapshot_history,
+    read_var_history,
+)
 from ...warehouse.market_data_store import read_prices, read_yields
 from ...warehouse.positions_store import read_portfolios
 from ...warehouse.tables import (
@@ -93,7 +98,6 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
         dgs = read_yields(conn, "DGS10", days[0] - dt.timedelta(days=15), days[-1])
         first_snaps = read_snapshot_history(conn, days[-1], ["date"]).groupby(
             "portfolio_id")["date"].min()
-    positions = inputs.positions.merge(beta_symbols(inputs.positions), on="position_id")
     dgs10 = pd.Series(dgs["value"].to_numpy(dtype=float), index=list(dgs["date"]))
     adj = inputs.adj_close_wide()
     frames = []
@@ -116,10 +120,18 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
             betas = read_days(conn, position_factor_exposures, prev)
             rate_betas = read_days(conn, position_interest_rate_betas, prev)
             factors = read_days(conn, factor_returns, day)
+            # positions back after days without a value: the move since their last one,
+            # exactly as the snapshot books it
+            unseen = sorted(set(values["position_id"]) - set(prev_values["position_id"]))
+            last_values = last_values_before(conn, unseen, prev)
+        # the positions on each day's terms after splits (SPEC §8), as the snapshot and the
+        # Greeks of those days value them: P&L on t's terms, Greeks and exposures on t−1's
+        on_prev = inputs.positions_on(prev)
+        positions = on_prev.merge(beta_symbols(on_prev), on="position_id")
         has_prev = len(inputs.prices) and prev >= inputs.prices["date"].min()
         prev_closes = inputs.closes(prev) if has_prev else None
-        pnl = position_pnl(day, prev, inputs.positions, values, prev_values, prev_closes,
-                           inputs.closes(day))
+        pnl = position_pnl(day, prev, inputs.positions_on(day), values, prev_values,
+                           prev_closes, inputs.closes(day), last_values)
         # a portfolio's first snapshot books no P&L (SPEC §5.8): nothing to attribute
         started = {p for p, first in first_snaps.items() if first < day}
         pnl = pnl[pnl["portfolio_id"].isin(started)]
