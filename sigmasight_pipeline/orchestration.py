@@ -65,9 +65,10 @@ def _describe(event, materialized: dict) -> str | None:
         return None
     if kind == DagsterEventType.STEP_SUCCESS:
         assets = materialized.pop(step, None)
-        if not assets:  # a check step: its evaluation was already printed
-            return None
-        lines = []
+        checks = assets.pop(_CHECKS, None) if assets else None
+        lines = _check_lines(checks)
+        if not assets:
+            return "\n           ".join(lines) or None
         for asset, entry in assets.items():
             parts = sorted(entry["partitions"])
             span = (f" {parts[0]}" if len(parts) == 1 else
@@ -76,18 +77,48 @@ def _describe(event, materialized: dict) -> str | None:
             lines.append(f"materialized {asset}{span}{rows}")
         return "\n           ".join(lines)
     if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
-        line = (f"check {data.asset_key.to_user_string()}:{data.check_name} "
-                f"{'passed' if data.passed else 'FAILED'}")
-        if not data.passed and data.severity == AssetCheckSeverity.WARN and data.description:
-            line += f" (warning, not blocking: {data.description})"
-        return line
+        # one evaluation per day (defs/common.py check_results_by_day): counted per check and
+        # printed once when the check's step ends, not 250 lines for a year
+        entry = materialized.setdefault(step, {}).setdefault(_CHECKS, {}).setdefault(
+            f"{data.asset_key.to_user_string()}:{data.check_name}",
+            {"days": 0, "failed": 0, "warn": False, "description": None})
+        entry["days"] += 1
+        if not data.passed:
+            entry["failed"] += 1
+            entry["warn"] = data.severity == AssetCheckSeverity.WARN
+            entry["description"] = data.description or entry["description"]
+        return None
     if kind == DagsterEventType.STEP_FAILURE:
-        return f"FAILED {step}: {_failure_message(data.error)}"
+        checks = materialized.get(step, {}).pop(_CHECKS, None)
+        return "\n           ".join([*_check_lines(checks),
+                                     f"FAILED {step}: {_failure_message(data.error)}"])
     if kind == DagsterEventType.STEP_UP_FOR_RETRY:
         return f"retrying {step}: {_failure_message(data.error, max_lines=3)}"
     if kind == DagsterEventType.STEP_START:
         return f"running {step}"
     return None
+
+
+#: key of a step's check counts inside ``materialized`` (never an asset name: it has spaces)
+_CHECKS = " checks"
+
+
+def _check_lines(checks: dict | None) -> list[str]:
+    """'check asset:name passed' / 'FAILED' per check, with the day counts of a range run;
+    a WARN failure says it does not block, with the last failing day's description."""
+    lines = []
+    for name, c in (checks or {}).items():
+        if not c["failed"]:
+            line = f"check {name} passed" + (f" ({c['days']} days)" if c["days"] > 1 else "")
+        else:
+            days = f" on {c['failed']} of {c['days']} days" if c["days"] > 1 else ""
+            line = f"check {name} FAILED{days}"
+            if c["warn"] and c["description"]:
+                line += f" (warning, not blocking: {c['description']})"
+            elif c["description"]:
+                line += f" ({c['description']})"
+        lines.append(line)
+    return lines
 
 
 class _PlainDisplay:

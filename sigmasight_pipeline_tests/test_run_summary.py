@@ -115,3 +115,22 @@ def test_the_summary_names_at_most_ten_report_files_and_their_directory():
     assert "… and 7,994 more" in text  # 8,000 − the 6 listed
     assert sum(p in text for p in paths) == 6
     assert SUMMARY_REPORT_FILES == 10
+
+
+def test_a_range_runs_check_is_one_progress_line_with_its_day_counts():
+    from sigmasight_pipeline.orchestration import _check_lines
+
+    lines = _check_lines({
+        "portfolio_var:es_at_least_var": {"days": 250, "failed": 0, "warn": False,
+                                          "description": None},
+        "limit_checks:no_limit_breaches": {"days": 250, "failed": 3, "warn": True,
+                                           "description": "1 limit breach(es) on 1 day(s)"},
+        "position_values:every_position_valued": {"days": 1, "failed": 1, "warn": False,
+                                                  "description": "2025-06-30: 2 held"},
+    })
+    assert lines == [
+        "check portfolio_var:es_at_least_var passed (250 days)",
+        "check limit_checks:no_limit_breaches FAILED on 3 of 250 days "
+        "(warning, not blocking: 1 limit breach(es) on 1 day(s))",
+        "check position_values:every_position_valued FAILED (2025-06-30: 2 held)",
+    ]
