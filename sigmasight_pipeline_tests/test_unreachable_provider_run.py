@@ -10,6 +10,10 @@ from sigmasight_pipeline import resources
 
 
 def test_keys_set_and_no_network_fail_the_run_within_a_minute(demo_book, run_days, monkeypatch):
+    # the code location is imported once per process; load it before the fake keys exist so
+    # its resources (EnvVar only for variables set at import) do not outlive this test: the
+    # keys reach the run through the settings, read at run time
+    import sigmasight_pipeline.definitions  # noqa: F401
     from sigmasight_pipeline.settings import get_settings
 
     monkeypatch.setenv("POLYGON_API_KEY", "fake-polygon-key")
@@ -26,8 +30,13 @@ def test_keys_set_and_no_network_fail_the_run_within_a_minute(demo_book, run_day
     out = "\n".join(lines)
     assert seconds < 60, out
     assert not [line for line in lines if "retrying" in line], out  # no Dagster re-tries
-    failed = [line for line in lines if "FAILED" in line and "market_prices" in line]
+    # the first Polygon assets fail (market_prices runs after corporate_actions, so it never
+    # starts), each with one message naming the host and the setting; FRED likewise
+    failed = [line for line in lines if "FAILED" in line and "Polygon is unreachable" in line]
     assert failed, out
-    assert "api.polygon.invalid" in failed[0] and "name resolution failed" in failed[0]
-    assert "POLYGON_API_KEY" in failed[0]
+    for line in failed:
+        assert "api.polygon.invalid" in line and "name resolution failed" in line
+        assert "POLYGON_API_KEY" in line
+    fred = [line for line in lines if "FAILED" in line and "FRED is unreachable" in line]
+    assert len(fred) == 1 and "api.fred.invalid" in fred[0] and "FRED_API_KEY" in fred[0], out
     assert "fake-polygon-key" not in out and "fake-fred-key" not in out

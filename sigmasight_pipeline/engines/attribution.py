@@ -75,7 +75,8 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
         Portfolios to report; one without P&L rows gets 0 in every component.
     pnl:
         :func:`~sigmasight_pipeline.engines.snapshots.position_pnl` rows of day t (portfolio_id,
-        position_id, kind ∈ held/trading/none, pnl, measured).
+        position_id, kind ∈ held/trading/gap/none, pnl, measured); a gap's move (several
+        sessions, no t−1 exposure to explain it with) is booked as Specific.
     positions:
         position_id, position_type, quantity, multiplier and beta_symbol (an option's
         underlying, else the symbol).
@@ -108,6 +109,9 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
     rows = rows[rows["portfolio_id"].isin(set(ids)) & rows["measured"].astype(bool)]
     held = rows[rows["kind"] == "held"].reset_index(drop=True)
     trading = rows[rows["kind"] == "trading"].groupby("portfolio_id")["pnl"].sum()
+    # the move over a price gap (several sessions, booked the day the price returns, flag
+    # price_gap) has no t−1 exposure to explain it with today's factors: it is Specific
+    gap = rows[rows["kind"] == "gap"].groupby("portfolio_id")["pnl"].sum()
 
     pid = held["position_id"].to_numpy(dtype=object)
     pos = _Lookup(positions, pid)
@@ -164,6 +168,7 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
     per_position["portfolio_id"] = held["portfolio_id"].to_numpy()
     sums = per_position.groupby("portfolio_id").sum().reindex(ids).fillna(0.0)
     sums["Trading"] = trading.reindex(ids).fillna(0.0).to_numpy()
+    sums["Specific"] += gap.reindex(ids).fillna(0.0).to_numpy()
     out = sums.rename_axis("portfolio_id").reset_index().melt(
         id_vars="portfolio_id", var_name="component", value_name="pnl")
     order = {c: i for i, c in enumerate(COMPONENTS)}

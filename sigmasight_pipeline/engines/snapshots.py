@@ -266,10 +266,12 @@ def _position_pnl(
 
     pnl_rows = pd.DataFrame({"_pf": u["_pf"].to_numpy(dtype=object), "pnl": pnl,
                              # for the P&L attribution (SPEC §7.7): which rows are the
-                             # held-on-both-days P&L, which the entry/exit (trading) P&L
+                             # held-on-both-days P&L, which the entry/exit (trading) P&L,
+                             # which the move over a price gap booked on its return
                              "_pos": u["_pos"].to_numpy(dtype=object),
                              "kind": np.where(held_both, "held", np.where(
-                                 new_today | round_trip | closed, "trading", "none")),
+                                 new_today | round_trip | closed, "trading",
+                                 np.where(gap_booked, "gap", "none"))),
                              "measured": measured & ~pnl_missing})
     flags = pd.concat(
         [
@@ -478,7 +480,8 @@ def position_pnl(
     same inputs, ``last_values`` included), for the P&L attribution.
 
     Returns (portfolio_id, position_id, kind, pnl, measured) as string ids, kind ∈ {held
-    (held on both days), trading (entered and/or exited on t), none (nothing booked)};
+    (held on both days), trading (entered and/or exited on t), gap (the move over a price gap,
+    booked the day the price returns), none (nothing booked)};
     pnl is 0 where it could not be measured (``measured`` False), as in the snapshot.
     A portfolio's first snapshot books 0 whatever these rows say: the caller drops them.
     """
