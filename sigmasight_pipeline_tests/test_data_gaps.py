@@ -111,3 +111,20 @@ def test_backfill_with_a_seven_session_price_gap_keeps_cumulative_pnl_equal_to_t
     assert snaps["daily_pnl"].iloc[back] == pytest.approx(10 * (104.0 - 101.0), rel=1e-12)
     assert "price_gap" in snaps["flags"].iloc[back]
     assert snaps["cumulative_pnl"].iloc[-1] == pytest.approx(10 * (103.0 - 100.0), rel=1e-12)
+
+
+def test_last_values_of_a_whole_large_book_in_one_query(engine):
+    """A first day values every position of a large book with no earlier row: the lookup
+    of their last values is one query with one array parameter (PostgreSQL refuses more
+    than 65,535 parameters; the 2,000 × 50 benchmark day failed on it)."""
+    import datetime as dt
+    import uuid
+
+    from sigmasight_pipeline.warehouse.engine_store import last_values_before
+
+    ids = [str(uuid.uuid4()) for _ in range(70_000)]
+    with engine.connect() as conn:
+        frame = last_values_before(conn, ids, dt.date(2025, 6, 30))
+    assert frame.empty and list(frame.columns) == [
+        "position_id", "date", "price", "price_date", "market_value", "split_factor",
+        "adj_close"]
