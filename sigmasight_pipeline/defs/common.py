@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections import Counter
 
 import pandas as pd
 from dagster import (
@@ -174,6 +175,40 @@ class DayMetadata:
         for key, metadata in entries.items():
             self.context.add_asset_metadata(metadata, asset_key=self.asset_key,
                                             partition_key=key)
+
+
+class DayWrites:
+    """Tables of a range written a day at a time (one transaction, memory of a day): totals,
+    each day's own row count and the last day's rows per table, then each day's count on
+    its partition of the table's asset (multi-assets name their assets after their tables).
+    """
+
+    def __init__(self, tables):
+        self.written: Counter = Counter()
+        self.per_day: dict[str, dict[dt.date, int]] = {t.name: {} for t in tables}
+        self.last: dict[str, pd.DataFrame] = {}
+
+    def replace(self, conn: Connection, table, day: dt.date, rows: pd.DataFrame) -> int:
+        """``replace_partition`` of ``table`` on ``day`` with ``rows`` (dated ``day``)."""
+        rows = rows.assign(date=day) if len(rows) else rows
+        n = replace_partition(conn, table, day, rows)
+        self.written[table.name] += n
+        self.per_day[table.name][day] = n
+        if len(rows):
+            self.last[table.name] = rows
+        return n
+
+    def record(self, context: AssetExecutionContext, issues: pd.DataFrame | None = None
+               ) -> None:
+        """Each day's rows on each asset's partition; ``issues`` (with a ``date`` column)
+        counted on the first table's."""
+        for i, (name, counts) in enumerate(self.per_day.items()):
+            meta = DayMetadata(context, asset_key=name)
+            for day, n in counts.items():
+                meta.add(day, rows_written=n)
+            if i == 0 and issues is not None and "date" in issues:
+                meta.issues(issues)
+            meta.record()
 
 
 def _record_in_bulk(context: AssetExecutionContext, asset_key: str | None,

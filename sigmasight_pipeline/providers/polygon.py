@@ -560,11 +560,7 @@ class PolygonProvider:
                 ex_dividend_date_gt=start.isoformat(), ex_dividend_date_lte=end.isoformat(),
                 limit=1000)),
         )
-        by_symbol: dict[str, list] = {}
-        for record in [] if records is _NOT_FOUND else records:
-            symbol = tickers.get(getattr(record, "ticker", None))
-            if symbol is not None:
-                by_symbol.setdefault(symbol, []).append(record)
+        by_symbol = _by_symbol(records, tickers)
         return {symbol: _cash_dividends(symbol, rows) for symbol, rows in by_symbol.items()}
 
     def _market_splits(self, tickers: dict[str, str], start: dt.date, end: dt.date
@@ -576,11 +572,7 @@ class PolygonProvider:
                 execution_date_gte=start.isoformat(), execution_date_lte=end.isoformat(),
                 limit=1000)),
         )
-        by_symbol: dict[str, list] = {}
-        for record in [] if records is _NOT_FOUND else records:
-            symbol = tickers.get(getattr(record, "ticker", None))
-            if symbol is not None:
-                by_symbol.setdefault(symbol, []).append(record)
+        by_symbol = _by_symbol(records, tickers)
         return {symbol: _split_ratios(symbol, rows) for symbol, rows in by_symbol.items()}
 
     # -- options ---------------------------------------------------------------------------
@@ -813,6 +805,17 @@ def dividend_factors(
             continue
         factors[before] *= 1.0 - cash / previous_close
     return factors
+
+
+def _by_symbol(records, tickers: dict[str, str]) -> dict[str, list]:
+    """A market-wide listing's records grouped by our symbol (Polygon ticker → symbol);
+    records of other tickers are dropped."""
+    by_symbol: dict[str, list] = {}
+    for record in [] if records is _NOT_FOUND else records:
+        symbol = tickers.get(getattr(record, "ticker", None))
+        if symbol is not None:
+            by_symbol.setdefault(symbol, []).append(record)
+    return by_symbol
 
 
 def _cash_dividends(symbol: str, records: Iterable[Any]) -> list[tuple[dt.date, float]]:

@@ -48,6 +48,7 @@ from ...warehouse.writer import replace_partition
 from ..common import (
     DAILY,
     DayMetadata,
+    DayWrites,
     issue_counts,
     partition_days,
     portfolio_names,
@@ -114,34 +115,21 @@ def _write_security_days(engine, days: list[dt.date], valued: pd.DataFrame, per_
     with ``context``, each day's own rows written (and the first table's data-quality counts)
     go on that day's partition of each table's asset (DayMetadata)."""
     held_by_day = _held_by_day(valued)
-    written, issue_frames, last = Counter(), [], {}
-    per_day = {table.name: {} for table in per_symbol.tables}
+    writes, issue_frames = DayWrites(per_symbol.tables), []
     with engine.begin() as conn:
         for day in days:
             held = held_by_day.get(day)
             symbols = [] if held is None else sorted(held["beta_symbol"].dropna().unique())
             tables, issues = per_symbol(symbols, day, held) if symbols else ({}, None)
             for table in per_symbol.tables:  # nothing held: the day's old rows go too
-                rows = tables.get(table, pd.DataFrame())
-                rows = rows.assign(date=day) if len(rows) else rows
-                n = replace_partition(conn, table, day, rows)
-                written[table.name] += n
-                per_day[table.name][day] = n
-                if len(rows):
-                    last[table.name] = rows
+                writes.replace(conn, table, day, tables.get(table, pd.DataFrame()))
             if issues is not None and len(issues):
                 issue_frames.append(issues)
         issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
         write_issues(conn, asset, days, issues)
     if context is not None:
-        for i, table in enumerate(per_symbol.tables):
-            meta = DayMetadata(context, asset_key=table.name)
-            for day, n in per_day[table.name].items():
-                meta.add(day, rows_written=n)
-            if i == 0:
-                meta.issues(issues)
-            meta.record()
-    return dict(written), issues, last
+        writes.record(context, issues)
+    return dict(writes.written), issues, writes.last
 
 
 # factor_returns reads only the proxy ETFs' prices: it depends on market_prices, not on any

@@ -11,7 +11,6 @@ portfolio_var, factor_risk_contributions, position_risk_contributions.
 
 
 import datetime as dt
-from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -55,7 +54,15 @@ from ...warehouse.tables import (
     risk_factor_covariance as risk_factor_covariance_table,
 )
 from ...warehouse.writer import replace_partition
-from ..common import DAILY, DAILY_CHECK, DayMetadata, issue_counts, partition_days, write_issues
+from ..common import (
+    DAILY,
+    DAILY_CHECK,
+    DayMetadata,
+    DayWrites,
+    issue_counts,
+    partition_days,
+    write_issues,
+)
 from .assets import GROUP, _concat, _preview
 from .checks import _days, _query, _result
 from .factor_assets import HISTORY_LOOKBACK, factor_returns_asset
@@ -224,31 +231,20 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
         prices = load_range(conn, days, lookback=max(n_scenarios, HISTORY_LOOKBACK) + 1)
     returns = daily_returns(prices.adj_close_wide(), all_sessions())
     factors = _equity_factors(prices)
-    written, issue_frames, last = Counter(), [], {}
     tables = (portfolio_var, factor_risk_contributions, position_risk_contributions)
-    per_day = {table.name: {} for table in tables}  # each day's own rows (DayMetadata)
+    writes, issue_frames = DayWrites(tables), []
     with engine.begin() as conn:
         inputs = ScenarioInputs(conn)
         for day in days:  # a day at a time: 100,000 position rows a day, one transaction
             frames = _risk_day(conn, inputs, prices.positions, returns, factors, day,
                                n_scenarios)
             for table, rows in zip(tables, frames[:3], strict=True):
-                rows = rows.assign(date=day) if len(rows) else rows
-                n = replace_partition(conn, table, day, rows)
-                written[table.name] += n
-                per_day[table.name][day] = n
-                if len(rows):
-                    last[table.name] = rows
+                writes.replace(conn, table, day, rows)
             issue_frames.append(pd.DataFrame(frames[3]))
         issues = _concat(issue_frames) if issue_frames else pd.DataFrame()
         write_issues(conn, "portfolio_var", days, issues)
-    for table in tables:
-        meta = DayMetadata(context, asset_key=table.name)
-        for day, n in per_day[table.name].items():
-            meta.add(day, rows_written=n)
-        if table is portfolio_var and "date" in issues:
-            meta.issues(issues)
-        meta.record()
+    writes.record(context, issues)
+    written, last = writes.written, writes.last
     var_last = last.get("portfolio_var", pd.DataFrame())
     yield MaterializeResult(asset_key="portfolio_var", metadata={
         "rows_written": written["portfolio_var"], "scenarios_setting": n_scenarios,
