@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchmarks import bench_originals, bench_partitions, bench_reports, run_scale
+from benchmarks import bench_demo, bench_originals, bench_partitions, bench_reports, run_scale
 
 DAY_WALL_TARGET_S = 30.0
 DAY_RSS_TARGET_MB = 4096.0
@@ -78,7 +78,8 @@ def _pg_version() -> str:
 
 
 def targets(originals: list[dict], day: dict | None, backfill: dict | None,
-            reports: dict | None = None, partitions: list[dict] | None = None) -> list[dict]:
+            reports: dict | None = None, partitions: list[dict] | None = None,
+            demos: list[dict] | None = None) -> list[dict]:
     """Each target: what, measured, target, met."""
     out = []
 
@@ -123,6 +124,14 @@ def targets(originals: list[dict], day: dict | None, backfill: dict | None,
                   backfill["reports"]["usage"].get("peak_rss_mb", 0))
         add("year: peak RSS", f"{rss:,.0f} MB", f"≤ {YEAR_RSS_TARGET_MB:,.0f} MB",
             rss <= YEAR_RSS_TARGET_MB)
+    for r in demos or []:
+        if r["target_s"] is not None:
+            u = r["usage"]
+            add(f"demo: `sigmasight demo --days {r['days']}` from an empty home",
+                f"{u['wall_s']:.1f} s",
+                f"≤ {r['target_s']:.0f} s", u["wall_s"] <= r["target_s"],
+                f"Dagster run {r['run_s']} s; peak RSS {u.get('peak_rss_mb', 0):,.0f} MB; "
+                f"load {r['load']:.1f}")
     for r in partitions or []:
         add(f"writes: {r['what']}, {r['rows']:,} rows into a table holding {r['days']} days",
             f"{r['rows_per_s']:,.0f} rows/s",
@@ -203,6 +212,7 @@ def main() -> None:
     parser.add_argument("--skip-originals", action="store_true")
     parser.add_argument("--skip-reports", action="store_true")
     parser.add_argument("--skip-partitions", action="store_true")
+    parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     args = parser.parse_args()
 
@@ -241,6 +251,10 @@ def main() -> None:
         partitions = attempt("partitions", lambda: bench_partitions.run(
             10 if args.quick else 250, 20_000 if args.quick else 100_000, 3,
             root / "partitions"))
+    demos = None
+    if not args.skip_demo:
+        demos = attempt("demo", lambda: bench_demo.run(
+            [30] if args.quick else list(bench_demo.DEFAULT_DAYS), root / "demo"))
     backfill = None
     if not args.skip_backfill:
         n_port, start = (20, dt.date(2025, 6, 2)) if args.quick else (200, dt.date(2024, 7, 1))
@@ -275,7 +289,9 @@ def main() -> None:
             print(f"\nreports on the last {rep['sample_days']} days: "
                   f"{rep['usage']['wall_s']:.1f} s wall\n")
             print(run_scale.step_table(rep["steps"], with_selects=False))
-    rows = targets(originals, day, backfill, reports, partitions)
+    if demos:
+        print("\n## Demo\n" + bench_demo.table(demos))
+    rows = targets(originals, day, backfill, reports, partitions, demos)
     for failure in failures:
         rows.append({"what": failure, "measured": "—", "target": "—", "met": False,
                      "note": ""})
@@ -283,6 +299,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "originals": originals, "day": day,
                                          "reports": reports, "partitions": partitions,
+                                         "demos": demos,
                                          "backfill": backfill, "targets": rows},
                                         indent=1, default=str))
 
