@@ -10,6 +10,7 @@ import datetime as dt
 import warnings
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 CALENDAR_START = dt.date(2015, 1, 1)
@@ -33,6 +34,15 @@ def all_sessions() -> pd.DatetimeIndex:
         warnings.simplefilter("ignore")
         days = _nyse().valid_days(CALENDAR_START.isoformat(), CALENDAR_END.isoformat())
     return pd.DatetimeIndex(days.tz_localize(None).normalize(), name="date")
+
+
+@lru_cache(maxsize=1)
+def session_days() -> np.ndarray:
+    """:func:`all_sessions` as a sorted ``datetime64[D]`` array (read-only, shared): for
+    searchsorted per day without converting the index each time."""
+    days = all_sessions().to_numpy().astype("datetime64[D]")
+    days.flags.writeable = False
+    return days
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,15 @@ from sqlalchemy import Table, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, distinct_on
 from sqlalchemy.engine import Connection
 
-from .fetch import fetch_frame, uuid_as_text
+from .fetch import fetch_frame, fetch_rows, uuid_as_text
 from .tables import portfolio_snapshots
+
+
+def _days_query(table: Table, days: list[dt.date], filters: dict):
+    q = select(*(uuid_as_text(c) for c in table.columns)).where(table.c.date.in_(days))
+    for col, val in filters.items():
+        q = q.where(table.c[col] == val)
+    return q.order_by(*table.primary_key.columns)
 
 
 def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
@@ -23,11 +30,55 @@ def read_days(conn: Connection, table: Table, days: Sequence[dt.date] | dt.date,
     however PostgreSQL happens to lay the rows out after a rewrite.
     """
     days = [days] if isinstance(days, dt.date) else list(days)
-    q = select(*(uuid_as_text(c) for c in table.columns)).where(table.c.date.in_(days))
-    for col, val in filters.items():
-        q = q.where(table.c[col] == val)
-    q = q.order_by(*table.primary_key.columns)
-    return fetch_frame(conn, q, [c.name for c in table.columns])
+    return fetch_frame(conn, _days_query(table, days, filters),
+                       [c.name for c in table.columns])
+
+
+def read_each_day(conn: Connection, table: Table, days: Sequence[dt.date], **filters
+                  ) -> dict[dt.date, pd.DataFrame]:
+    """``{day: read_days(conn, table, day, **filters)}`` for every day of ``days`` from one
+    query: each day's frame is built from its own rows (same order, dtypes and index as
+    its own read; one frame over all days could infer other dtypes, e.g. float for a
+    column that is all None on one day)."""
+    days = list(days)
+    names = [c.name for c in table.columns]
+    at = names.index("date")
+    rows: dict[dt.date, list[tuple]] = {day: [] for day in days}
+    for row in fetch_rows(conn, _days_query(table, days, filters)):
+        rows[row[at]].append(row)  # the primary-key order within each day is kept
+    return {day: pd.DataFrame(r, columns=names) for day, r in rows.items()}
+
+
+#: rows held per DayChunks reader: a chunk of days is read in one query up to this many
+ROWS_PER_CHUNK = 50_000
+#: most days per chunk (a small book's year is then 5 queries, not 250)
+MAX_CHUNK_DAYS = 50
+
+
+class DayChunks:
+    """``read_days(conn, table, day)`` for the days of a range run, read a chunk of days
+    per query (fewer round trips than one per day) with memory bounded by
+    ``ROWS_PER_CHUNK`` rows: the first chunk is one day, later chunks are sized from the
+    rows a day had. Days outside ``days`` are read on their own. Each call returns a copy.
+    """
+
+    def __init__(self, table: Table, days: Sequence[dt.date], **filters):
+        self.table, self.filters = table, filters
+        self.days = list(days)
+        self._index = {day: i for i, day in enumerate(self.days)}
+        self._frames: dict[dt.date, pd.DataFrame] = {}
+        self._size = 1
+
+    def __call__(self, conn: Connection, day: dt.date) -> pd.DataFrame:
+        if day not in self._frames:
+            i = self._index.get(day)
+            if i is None:
+                return read_days(conn, self.table, day, **self.filters)
+            chunk = self.days[i:i + self._size]
+            self._frames = read_each_day(conn, self.table, chunk, **self.filters)
+            per_day = max(1, sum(len(f) for f in self._frames.values()) // len(chunk))
+            self._size = max(1, min(MAX_CHUNK_DAYS, ROWS_PER_CHUNK // per_day))
+        return self._frames[day].copy()
 
 
 def snapshot_dates_before(conn: Connection, table: Table, day: dt.date) -> set[str]:

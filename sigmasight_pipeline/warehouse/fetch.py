@@ -26,6 +26,16 @@ def uuid_as_text(column):
     return column
 
 
+def fetch_rows(conn: Connection, query: Select) -> list[tuple]:
+    """The rows of ``query`` as psycopg's tuples (binary results, ``conn``'s transaction)."""
+    compiled = query.compile(dialect=conn.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
+    with raw.cursor(binary=True) as cur:
+        cur.execute(str(compiled), compiled.params)
+        return cur.fetchall()
+
+
 def fetch_frame(conn: Connection, query: Select, columns: Sequence[str] | None = None
                 ) -> pd.DataFrame:
     """The rows of ``query`` as a DataFrame (columns named ``columns`` or the query's).
@@ -33,11 +43,5 @@ def fetch_frame(conn: Connection, query: Select, columns: Sequence[str] | None =
     Runs inside ``conn``'s transaction. Values are what psycopg loads: float, int, str,
     ``datetime.date``, lists for arrays, dicts for JSON (the same as through SQLAlchemy).
     """
-    compiled = query.compile(dialect=conn.dialect,
-                             compile_kwargs={"render_postcompile": True})
     names = list(columns) if columns is not None else [c.name for c in query.selected_columns]
-    raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
-    with raw.cursor(binary=True) as cur:
-        cur.execute(str(compiled), compiled.params)
-        rows = cur.fetchall()
-    return pd.DataFrame(rows, columns=names)
+    return pd.DataFrame(fetch_rows(conn, query), columns=names)

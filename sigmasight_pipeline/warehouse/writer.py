@@ -230,11 +230,16 @@ def _known_columns(table: Table, frame: pd.DataFrame) -> list[str]:
 
 def lock_partition(conn: Connection, table: Table, days: Iterable[dt.date]) -> None:
     """Advisory transaction locks on (table, day), taken in day order to avoid deadlock."""
-    for day in sorted(set(days)):
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:t), :d)"),
-            {"t": f"{SCHEMA}.{table.name}", "d": day.toordinal()},
-        )
+    ordinals = [day.toordinal() for day in sorted(set(days))]
+    if not ordinals:
+        return
+    # one round trip for the whole range (a year's run took 250 per table); unnest yields
+    # the array's order, so the locks are still taken day by day in order
+    conn.execute(
+        text("SELECT count(pg_advisory_xact_lock(hashtext(:t), d))"
+             " FROM unnest(CAST(:d AS integer[])) AS u(d)"),
+        {"t": f"{SCHEMA}.{table.name}", "d": ordinals},
+    )
 
 
 def replace_partition(

@@ -8,6 +8,7 @@ tag_exposures → portfolio_snapshots.
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
@@ -21,7 +22,12 @@ from ...engines.greeks import compute_position_greeks, historical_volatility
 from ...engines.snapshots import portfolio_snapshots as snapshots_engine
 from ...engines.valuation import value_positions
 from ...resources import WarehouseResource
-from ...warehouse.engine_store import last_values_before, read_days, snapshot_dates_before
+from ...warehouse.engine_store import (
+    DayChunks,
+    last_values_before,
+    read_days,
+    snapshot_dates_before,
+)
 from ...warehouse.market_data_store import read_option_quotes, yield_on
 from ...warehouse.positions_store import read_portfolios, read_positions, read_tags
 from ...warehouse.tables import (
@@ -61,9 +67,22 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return frames[0] if frames else pd.DataFrame()
 
 
+class DayRows:
+    """Each day's rows of a range's frame, as ``frame[frame["date"] == day]`` gives them
+    (same rows, order, index and columns) from one grouping, not a mask per day."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._rows = frame.groupby("date", sort=False).indices if len(frame) else {}
+
+    def __call__(self, day: dt.date) -> pd.DataFrame:
+        return self.frame.iloc[self._rows.get(day, np.empty(0, dtype=np.intp))]
+
+
 def _by_day(frame: pd.DataFrame, days: list[dt.date], engine) -> pd.DataFrame:
     """``engine`` applied to each day's rows of ``frame``, the day stamped on its result."""
-    return _concat([engine(frame[frame["date"] == day]).assign(date=day) for day in days])
+    rows = DayRows(frame)
+    return _concat([engine(rows(day)).assign(date=day) for day in days])
 
 
 def _preview(frame: pd.DataFrame, columns: list[str], n: int = 10,
@@ -138,11 +157,11 @@ def position_values_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     frames, issue_frames = [], []
     with engine.connect() as conn:
         inputs = load_range(conn, days)
-        greeks = read_days(conn, position_greeks, days)
+        greeks = DayRows(read_days(conn, position_greeks, days))
         for day in days:
             held = inputs.held(day)  # effective positions (SPEC §8)
             values, issues = value_positions(
-                held, inputs.closes(day), greeks[greeks["date"] == day], day)
+                held, inputs.closes(day), greeks(day), day)
             frames.append(values.assign(date=day))
             issue_frames.append(pd.concat([issues, large_split_issues(held, day)],
                                           ignore_index=True).assign(date=day))
@@ -217,13 +236,17 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
         names = portfolio_names(conn)
         ports = read_portfolios(conn)["portfolio_id"].astype(str).tolist()
     snaps = []
+    # upstream rows (not written here) a chunk of days per query; t−1's values are t−1's
+    read_values, read_greeks, read_exposures = (
+        DayChunks(table, days) for table in (position_values, position_greeks,
+                                             portfolio_exposures))
     for day in days:
         prev_day = previous_trading_day(day)
         with engine.connect() as conn:
-            values = read_days(conn, position_values, day)
-            prev_values = read_days(conn, position_values, prev_day)
-            greeks = read_days(conn, position_greeks, day)
-            exposures = read_days(conn, portfolio_exposures, day)
+            prev_values = read_values(conn, prev_day)  # before t: it may end t−1's chunk
+            values = read_values(conn, day)
+            greeks = read_greeks(conn, day)
+            exposures = read_exposures(conn, day)
             prev_snaps = read_days(conn, portfolio_snapshots, prev_day)
             earlier = snapshot_dates_before(conn, portfolio_snapshots, day)
             # positions back after days without a value: the move since their last one

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from ...calendar import all_sessions, sessions_back
-from ...engines.activity import active_positions, is_option
+from ...calendar import session_days, sessions_back
+from ...engines.activity import active_positions, is_option, to_timestamps
 from ...engines.corporate_actions import effective_positions
 from ...engines.prices import MAX_STALE_SESSIONS, resolve_closes
 from ...warehouse.market_data_store import read_corporate_actions, read_prices
@@ -28,12 +28,17 @@ class RangeInputs:
     actions: pd.DataFrame | None = None
     _wide: pd.DataFrame | None = field(default=None, repr=False)
     _by_date: tuple[pd.DataFrame, np.ndarray] | None = field(default=None, repr=False)
+    #: the last few days' resolve_closes results (an asset asks for t and t−1 every day)
+    _closes: dict = field(default_factory=dict, repr=False)
+    _effective: dict = field(default_factory=dict, repr=False)
 
     def _between(self, first: dt.date, last: dt.date) -> pd.DataFrame:
         """The price rows dated in [first, last] (a slice of one date-sorted copy)."""
         if self._by_date is None:
             ordered = self.prices.sort_values("date", kind="mergesort")
             dates = pd.to_datetime(ordered["date"]).to_numpy(dtype="datetime64[D]")
+            # dates as datetime64 once: resolve_closes converts them per call otherwise
+            ordered = ordered.assign(date=to_timestamps(ordered["date"]))
             self._by_date = (ordered, dates)
         ordered, dates = self._by_date
         lo = np.searchsorted(dates, np.datetime64(first, "D"), side="left")
@@ -43,7 +48,10 @@ class RangeInputs:
     def positions_on(self, day: dt.date) -> pd.DataFrame:
         """Every position on its terms of ``day`` (SPEC §8): quantity × split factor, entry
         price and strike ÷ it, columns ``split_factor`` and ``stated_quantity`` added."""
-        return effective_positions(self.positions, self.actions, day)
+        if day not in self._effective:
+            self._effective.clear()  # one day at a time: memory stays one book
+            self._effective[day] = effective_positions(self.positions, self.actions, day)
+        return self._effective[day].copy()
 
     def held(self, day: dt.date) -> pd.DataFrame:
         """The positions held at the close of ``day`` (SPEC §5.1), on that day's terms."""
@@ -53,8 +61,15 @@ class RangeInputs:
         """resolve_closes on ``day``: the close or one up to 5 sessions old (stale)."""
         # only the rows a stale close can come from: a range run then costs the same per
         # day as a single day (it filtered the whole range's history for every day)
-        oldest = sessions_back(day, MAX_STALE_SESSIONS + 2)[0]
-        return resolve_closes(self._between(oldest, day), symbols, day, all_sessions())
+        key = (day, None if symbols is None else tuple(symbols))
+        if key not in self._closes:
+            if len(self._closes) >= 4:  # bounded: a range run walks the days in order
+                self._closes.pop(next(iter(self._closes)))
+            oldest = sessions_back(day, MAX_STALE_SESSIONS + 2)[0]
+            wanted = None if key[1] is None else list(key[1])  # symbols may be an iterator
+            self._closes[key] = resolve_closes(self._between(oldest, day), wanted, day,
+                                               session_days())
+        return self._closes[key].copy()
 
     def adj_close_wide(self, day: dt.date | None = None) -> pd.DataFrame:
         """adj_close, dates × symbols, up to ``day`` (all loaded dates when None)."""

@@ -34,6 +34,7 @@ from ...engines.snapshots import position_pnl
 from ...engines.volatility import portfolio_volatility as volatility_engine
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import (
+    DayChunks,
     last_values_before,
     read_days,
     read_snapshot_history,
@@ -101,25 +102,20 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     dgs10 = pd.Series(dgs["value"].to_numpy(dtype=float), index=list(dgs["date"]))
     adj = inputs.adj_close_wide()
     frames = []
-    cache: dict[dt.date, tuple[pd.DataFrame, pd.DataFrame]] = {}  # day t is t+1's t−1
-
-    def values_and_greeks(conn, d: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if d not in cache:
-            cache.clear()
-            cache[d] = (read_days(conn, position_values, d), read_days(conn, position_greeks, d))
-        return cache[d]
+    # a chunk of days per query; t−1 asked first, as it may end the previous chunk
+    read_values, read_greeks, read_betas, read_rate_betas, read_factors = (
+        DayChunks(table, days) for table in (
+            position_values, position_greeks, position_factor_exposures,
+            position_interest_rate_betas, factor_returns))
 
     for day in days:
         prev = previous_trading_day(day)
         with engine.connect() as conn:
-            prev_values, prev_greeks = values_and_greeks(conn, prev)
-            values, greeks = read_days(conn, position_values, day), read_days(
-                conn, position_greeks, day)
-            cache.clear()
-            cache[day] = (values, greeks)
-            betas = read_days(conn, position_factor_exposures, prev)
-            rate_betas = read_days(conn, position_interest_rate_betas, prev)
-            factors = read_days(conn, factor_returns, day)
+            prev_values, prev_greeks = read_values(conn, prev), read_greeks(conn, prev)
+            values, greeks = read_values(conn, day), read_greeks(conn, day)
+            betas = read_betas(conn, prev)
+            rate_betas = read_rate_betas(conn, prev)
+            factors = read_factors(conn, day)
             # positions back after days without a value: the move since their last one,
             # exactly as the snapshot books it
             unseen = sorted(set(values["position_id"]) - set(prev_values["position_id"]))

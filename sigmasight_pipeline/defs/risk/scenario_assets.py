@@ -13,7 +13,7 @@ from ...engines.market_risk import market_risk
 from ...engines.stress import ScenarioLibraryError, load_scenarios, stress_tests
 from ...resources import WarehouseResource
 from ...settings import get_settings
-from ...warehouse.engine_store import read_days
+from ...warehouse.engine_store import DayChunks
 from ...warehouse.positions_store import read_positions
 from ...warehouse.tables import (
     factor_correlations,
@@ -46,19 +46,31 @@ class ScenarioInputs:
     million rows, while one day is 60,000.
     """
 
-    def __init__(self, conn):
+    def __init__(self, conn, days: list[dt.date] | None = None):
         positions = read_positions(conn)
         self.positions = positions[_POSITION_FIELDS].merge(beta_symbols(positions),
                                                            on="position_id")
+        # the range's days are read a chunk per query (memory bounded by DayChunks)
+        self._days = days or []
+        self._readers: dict = {}
+
+    def read(self, conn, table, day: dt.date) -> pd.DataFrame:
+        """``read_days(conn, table, day)``, served from a chunk of the range's days."""
+        if table not in self._readers:
+            self._readers[table] = DayChunks(table, self._days)
+        return self._readers[table](conn, day)
 
     def read_day(self, conn, day: dt.date) -> "ScenarioInputs":
         """Load ``day``'s values, Greeks, betas, rate betas and factor covariance."""
-        self.values = read_days(conn, position_values, day)
-        self.greeks = read_days(conn, position_greeks, day)
+        read = {table: self.read(conn, table, day) for table in (
+            position_values, position_greeks, security_factor_exposures,
+            security_rate_betas, factor_correlations)}
+        self.values = read[position_values]
+        self.greeks = read[position_greeks]
         # per symbol (SPEC §7.1): joined to the book in memory through beta_symbol
-        self.betas = read_days(conn, security_factor_exposures, day)
-        self.ir_betas = read_days(conn, security_rate_betas, day)
-        self.covariance = read_days(conn, factor_correlations, day)
+        self.betas = read[security_factor_exposures]
+        self.ir_betas = read[security_rate_betas]
+        self.covariance = read[factor_correlations]
         return self
 
     def book(self, day: dt.date) -> pd.DataFrame:
@@ -114,7 +126,7 @@ def _revalue_days(engine, days: list[dt.date], revalue) -> pd.DataFrame:
     """``revalue(inputs, day, book)`` for every day with valued positions, stacked."""
     frames = []
     with engine.connect() as conn:
-        inputs = ScenarioInputs(conn)
+        inputs = ScenarioInputs(conn, days)
         for day in days:
             book = inputs.read_day(conn, day).book(day)
             if not book.empty:

@@ -123,8 +123,10 @@ def risk_factor_covariance_asset(context: AssetExecutionContext, warehouse: Ware
     })
 
 
-def _covariance(conn, day: dt.date) -> pd.DataFrame | None:
-    rows = read_days(conn, risk_factor_covariance_table, day)
+def _covariance(conn, day: dt.date, inputs: ScenarioInputs | None = None
+                ) -> pd.DataFrame | None:
+    rows = (read_days(conn, risk_factor_covariance_table, day) if inputs is None
+            else inputs.read(conn, risk_factor_covariance_table, day))
     if rows.empty:
         return None
     return (rows.pivot(index="factor_a", columns="factor_b", values="covariance")
@@ -176,12 +178,12 @@ def _risk_day(conn, inputs: ScenarioInputs, held_book: pd.DataFrame, returns, fa
     issues = _unpriced_issues(held, set(book["portfolio_id"]), day)
     if book.empty:
         return pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), issues
-    specific_rows = read_days(conn, security_specific_risk, day)
+    specific_rows = inputs.read(conn, security_specific_risk, day)
     specific = pd.Series(specific_rows["specific_vol"].to_numpy(dtype=float),
                          index=specific_rows["symbol"])
     betas, ir = inputs.factor_betas(day, book), inputs.rate_betas(day, book)
     expo = exposures(book, betas, ir, specific)
-    cov = _covariance(conn, day)
+    cov = _covariance(conn, day, inputs)
     window, window_factors = _scenario_window(factors, returns, day, n_scenarios)
     hist = historical_pnl(expo.book, expo, betas, window,
                           window_factors.reindex(columns=EQUITY_FACTORS))
@@ -234,7 +236,7 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     tables = (portfolio_var, factor_risk_contributions, position_risk_contributions)
     writes, issue_frames = DayWrites(tables), []
     with engine.begin() as conn:
-        inputs = ScenarioInputs(conn)
+        inputs = ScenarioInputs(conn, days)
         for day in days:  # a day at a time: 100,000 position rows a day, one transaction
             frames = _risk_day(conn, inputs, prices.positions, returns, factors, day,
                                n_scenarios)
