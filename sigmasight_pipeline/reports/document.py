@@ -153,6 +153,25 @@ def _by_key(frame: pd.DataFrame, key: str) -> dict[Any, dict]:
     return {r.pop(key): r for r in _records(frame)}
 
 
+#: id(securities frame) → (the frame, symbol → sector bucket): the securities frame is
+#: shared by every portfolio of a day, so its buckets are computed once, not per portfolio
+_SECTOR_CACHE: dict[int, tuple[pd.DataFrame, dict]] = {}
+
+
+def _sector_buckets(securities: pd.DataFrame) -> dict:
+    """Symbol → the bucket :func:`sector_of_symbols` gives it, for every symbol of
+    ``securities`` (a symbol not there is ``UNCLASSIFIED``, as sector_of_symbols says)."""
+    hit = _SECTOR_CACHE.get(id(securities))
+    if hit is not None and hit[0] is securities:
+        return hit[1]
+    symbols = pd.Series(securities["symbol"].drop_duplicates().to_numpy(object))
+    buckets = dict(zip(symbols, sector_of_symbols(symbols, securities), strict=True))
+    if len(_SECTOR_CACHE) > 8:
+        _SECTOR_CACHE.clear()
+    _SECTOR_CACHE[id(securities)] = (securities, buckets)
+    return buckets
+
+
 def unavailable(table: str, day: dt.date, why: str) -> str:
     return f"no rows in sigmasight.{table} for {day.isoformat()} ({why})"
 
@@ -212,10 +231,7 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     irb = inputs.table("position_interest_rate_betas")
     irb = irb[irb["position_id"].isin(ids)].set_index("position_id")
 
-    sector_symbols = book["underlying_symbol"].where(
-        book["position_type"].isin(OPTION_TYPES), book["symbol"]).drop_duplicates()
-    sector_buckets = dict(zip(sector_symbols, sector_of_symbols(
-        sector_symbols, inputs.securities), strict=True))
+    sector_buckets = _sector_buckets(inputs.securities)
     rows = []
     for pos in _records(book):
         pos_id = pos["position_id"]

@@ -116,7 +116,10 @@ def split_inputs(inputs: ReportInputs, groups: Sequence[Sequence[str]]) -> list[
         value = getattr(inputs, f.name)
         if isinstance(value, pd.DataFrame):
             split[f.name] = parts(value)
-        elif f.name == "tables":
+        elif isinstance(value, dict) and all(isinstance(v, pd.DataFrame)
+                                             for v in value.values()):
+            # tables and risk_ii alike: an unsplit risk_ii made every portfolio scan (and
+            # astype(str)) the whole day's 60-day history and 30-day attribution
             by_table = {name: parts(frame) for name, frame in value.items()}
             split[f.name] = [{name: p[i] for name, p in by_table.items()} for i in range(n)]
         else:
