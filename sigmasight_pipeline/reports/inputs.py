@@ -35,6 +35,17 @@ OPTIONAL_TABLES = (
 )
 
 
+#: tables the renderers read through :meth:`ReportInputs.rows` (row dicts cached when split);
+#: the others are filtered as frames, so converting them would be wasted
+ROW_TABLES = frozenset({
+    "position_greeks", "portfolio_exposures", "tag_exposures", "portfolio_snapshots",
+    "portfolio_factor_exposures", "market_risk_scenarios", "stress_test_results",
+    "position_correlations", "correlation_summaries", "portfolio_var",
+    "factor_risk_contributions", "position_risk_contributions", "sector_exposures",
+    "portfolio_concentration", "limit_checks",
+})
+
+
 @dataclass
 class ReportInputs:
     day: dt.date
@@ -137,7 +148,7 @@ def split_inputs(inputs: ReportInputs, groups: Sequence[Sequence[str]],
     row_parts: dict[str, list[list[dict]]] = {}
 
     def table_parts(name: str, frame: pd.DataFrame) -> list[pd.DataFrame]:
-        if not with_rows or "portfolio_id" not in frame.columns:
+        if not with_rows or name not in ROW_TABLES or "portfolio_id" not in frame.columns:
             return parts(frame)
         records = inputs.row_cache.get(name)
         if records is None:
