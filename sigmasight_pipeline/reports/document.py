@@ -172,6 +172,23 @@ def _sector_buckets(securities: pd.DataFrame) -> dict:
     return buckets
 
 
+_SECURITY_ROWS: dict[int, tuple[pd.DataFrame, dict]] = {}
+
+
+def _securities_by_symbol(securities: pd.DataFrame) -> dict[Any, dict]:
+    """``_by_key(securities, "symbol")`` once per securities frame (read only): a portfolio
+    looks up only its held symbols, which a per-portfolio ``isin`` over the ~10,000
+    securities used to select first."""
+    hit = _SECURITY_ROWS.get(id(securities))
+    if hit is not None and hit[0] is securities:
+        return hit[1]
+    rows = _by_key(securities, "symbol")
+    if len(_SECURITY_ROWS) > 8:
+        _SECURITY_ROWS.clear()
+    _SECURITY_ROWS[id(securities)] = (securities, rows)
+    return rows
+
+
 def unavailable(table: str, day: dt.date, why: str) -> str:
     return f"no rows in sigmasight.{table} for {day.isoformat()} ({why})"
 
@@ -222,8 +239,7 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     greeks = {r.pop("position_id"): r for r in inputs.rows("position_greeks", pid)}
     tags = inputs.tags[inputs.tags["position_id"].isin(ids)]
     tag_map = tags.sort_values("tag").groupby("position_id")["tag"].apply(list).to_dict()
-    held = set(book["symbol"]) | set(book["underlying_symbol"].dropna())
-    secs = _by_key(inputs.securities[inputs.securities["symbol"].isin(held)], "symbol")
+    secs = _securities_by_symbol(inputs.securities)
     pfe = inputs.table("position_factor_exposures")
     pfe = pfe[pfe["position_id"].isin(ids)]
     factors = sorted(set(pfe["factor"]), key=_factor_key)
