@@ -153,6 +153,42 @@ def _by_key(frame: pd.DataFrame, key: str) -> dict[Any, dict]:
     return {r.pop(key): r for r in _records(frame)}
 
 
+#: id(securities frame) → (the frame, symbol → sector bucket): the securities frame is
+#: shared by every portfolio of a day, so its buckets are computed once, not per portfolio
+_SECTOR_CACHE: dict[int, tuple[pd.DataFrame, dict]] = {}
+
+
+def _sector_buckets(securities: pd.DataFrame) -> dict:
+    """Symbol → the bucket :func:`sector_of_symbols` gives it, for every symbol of
+    ``securities`` (a symbol not there is ``UNCLASSIFIED``, as sector_of_symbols says)."""
+    hit = _SECTOR_CACHE.get(id(securities))
+    if hit is not None and hit[0] is securities:
+        return hit[1]
+    symbols = pd.Series(securities["symbol"].drop_duplicates().to_numpy(object))
+    buckets = dict(zip(symbols, sector_of_symbols(symbols, securities), strict=True))
+    if len(_SECTOR_CACHE) > 8:
+        _SECTOR_CACHE.clear()
+    _SECTOR_CACHE[id(securities)] = (securities, buckets)
+    return buckets
+
+
+_SECURITY_ROWS: dict[int, tuple[pd.DataFrame, dict]] = {}
+
+
+def _securities_by_symbol(securities: pd.DataFrame) -> dict[Any, dict]:
+    """``_by_key(securities, "symbol")`` once per securities frame (read only): a portfolio
+    looks up only its held symbols, which a per-portfolio ``isin`` over the ~10,000
+    securities used to select first."""
+    hit = _SECURITY_ROWS.get(id(securities))
+    if hit is not None and hit[0] is securities:
+        return hit[1]
+    rows = _by_key(securities, "symbol")
+    if len(_SECURITY_ROWS) > 8:
+        _SECURITY_ROWS.clear()
+    _SECURITY_ROWS[id(securities)] = (securities, rows)
+    return rows
+
+
 def unavailable(table: str, day: dt.date, why: str) -> str:
     return f"no rows in sigmasight.{table} for {day.isoformat()} ({why})"
 
@@ -200,11 +236,10 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     ids = sorted(set(values["position_id"]) | set(unvalued["position_id"]))
     book = book[book["position_id"].isin(ids)]
     vals = _by_key(values, "position_id")
-    greeks = _by_key(inputs.for_portfolio("position_greeks", pid), "position_id")
+    greeks = {r.pop("position_id"): r for r in inputs.rows("position_greeks", pid)}
     tags = inputs.tags[inputs.tags["position_id"].isin(ids)]
     tag_map = tags.sort_values("tag").groupby("position_id")["tag"].apply(list).to_dict()
-    held = set(book["symbol"]) | set(book["underlying_symbol"].dropna())
-    secs = _by_key(inputs.securities[inputs.securities["symbol"].isin(held)], "symbol")
+    secs = _securities_by_symbol(inputs.securities)
     pfe = inputs.table("position_factor_exposures")
     pfe = pfe[pfe["position_id"].isin(ids)]
     factors = sorted(set(pfe["factor"]), key=_factor_key)
@@ -212,10 +247,7 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     irb = inputs.table("position_interest_rate_betas")
     irb = irb[irb["position_id"].isin(ids)].set_index("position_id")
 
-    sector_symbols = book["underlying_symbol"].where(
-        book["position_type"].isin(OPTION_TYPES), book["symbol"]).drop_duplicates()
-    sector_buckets = dict(zip(sector_symbols, sector_of_symbols(
-        sector_symbols, inputs.securities), strict=True))
+    sector_buckets = _sector_buckets(inputs.securities)
     rows = []
     for pos in _records(book):
         pos_id = pos["position_id"]
@@ -284,12 +316,11 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
 
 
 def _tag_exposures(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
-    frame = inputs.for_portfolio("tag_exposures", pid)
     rows = [{"tag": r["tag"], "gross_exposure": money(r["gross_exposure"]),
              "net_exposure": money(r["net_exposure"]),
              "position_count": _int(r["position_count"]),
              "share_of_gross": num(r["gross_exposure"] / gross) if gross else None}
-            for r in _records(frame)]
+            for r in inputs.rows("tag_exposures", pid)]
     return sorted(rows, key=lambda r: (-(r["gross_exposure"] or 0.0), r["tag"]))
 
 
@@ -339,14 +370,14 @@ def _factor_correlations(inputs: ReportInputs) -> dict:
 
 def _factor_exposures(inputs: ReportInputs, pid: str, position_ids: Iterable[str]) -> dict:
     day = inputs.day
-    frame = inputs.for_portfolio("portfolio_factor_exposures", pid)
     pfe = inputs.table("position_factor_exposures")
     pfe = pfe[pfe["position_id"].isin(list(position_ids))]
     quality = {str(k): int(v) for k, v in sorted(
         pfe.drop_duplicates("position_id")["quality"].value_counts().items())} if len(pfe) else {}
     factors = sorted(({"factor": r["factor"], "beta": num(r["beta"]),
                        "dollar_exposure": money(r["dollar_exposure"]),
-                       "coverage": num(r["coverage"])} for r in _records(frame)),
+                       "coverage": num(r["coverage"])}
+                      for r in inputs.rows("portfolio_factor_exposures", pid)),
                      key=lambda r: _factor_key(r["factor"]))
     coverage = [f["coverage"] for f in factors if f["factor"] != "Rate"
                 and f["coverage"] is not None]
@@ -365,11 +396,11 @@ def _factor_exposures(inputs: ReportInputs, pid: str, position_ids: Iterable[str
 
 
 def _market_risk(inputs: ReportInputs, pid: str) -> dict:
-    frame = inputs.for_portfolio("market_risk_scenarios", pid)
     rows = sorted(({"scenario": r["scenario"], "scenario_type": r["scenario_type"],
                     "shock": num(r["shock"]), "pnl": money(r["pnl"]),
                     "pnl_pct": num(r["pnl_pct"]), "option_pnl": money(r["option_pnl"]),
-                    "flags": _flags(r.get("flags"))} for r in _records(frame)),
+                    "flags": _flags(r.get("flags"))}
+                   for r in inputs.rows("market_risk_scenarios", pid)),
                   key=lambda r: (r["pnl"], r["scenario"]))
     return {"available": bool(rows),
             "reason": None if rows else unavailable("market_risk_scenarios", inputs.day,
@@ -390,14 +421,14 @@ def _impacts(value: Any) -> list[dict]:
 
 
 def _stress(inputs: ReportInputs, pid: str) -> dict:
-    frame = inputs.for_portfolio("stress_test_results", pid)
     rows = sorted(({"scenario": r["scenario"], "category": r["category"],
                     "severity": r["severity"], "direct_pnl": money(r["direct_pnl"]),
                     "direct_pct": num(r["direct_pct"]),
                     "correlated_pnl": money(r["correlated_pnl"]),
                     "correlated_pct": num(r["correlated_pct"]),
                     "factor_impacts": _impacts(r["factor_impacts"]),
-                    "flags": _flags(r.get("flags"))} for r in _records(frame)),
+                    "flags": _flags(r.get("flags"))}
+                   for r in inputs.rows("stress_test_results", pid)),
                   key=lambda r: (r["correlated_pnl"], r["scenario"]))
     return {"available": bool(rows),
             "reason": None if rows else unavailable("stress_test_results", inputs.day,
@@ -418,21 +449,21 @@ def _cluster_members(cluster: Any) -> list[str]:
 
 def _correlations(inputs: ReportInputs, pid: str, top: int = 10) -> dict:
     day = inputs.day
-    summary = inputs.for_portfolio("correlation_summaries", pid)
-    pairs = inputs.for_portfolio("position_correlations", pid)
+    summary = inputs.rows("correlation_summaries", pid)
+    pairs = inputs.rows("position_correlations", pid)
     pair_rows = sorted(({"symbol_a": r["symbol_a"], "symbol_b": r["symbol_b"],
                          "correlation": num(r["correlation"]), "n_obs": _int(r["n_obs"])}
-                        for r in _records(pairs) if r["symbol_a"] != r["symbol_b"]),
+                        for r in pairs if r["symbol_a"] != r["symbol_b"]),
                        key=lambda r: (-abs(r["correlation"] or 0.0), r["symbol_a"],
                                       r["symbol_b"]))
-    if summary.empty:
+    if not summary:
         return {"available": False, "reason": unavailable(
             "correlation_summaries", day,
             "asset not materialized, or fewer than two underlyings qualify"),
             "method": CORRELATION_METHOD, "n_positions": None, "avg_abs_correlation": None,
             "effective_bets": None, "clusters": [], "pair_count": len(pair_rows),
             "top_pairs": pair_rows[:top]}
-    s = _records(summary)[0]
+    s = summary[0]
     raw = s["clusters"]
     if isinstance(raw, dict):
         raw = raw.get("clusters", list(raw.values()))
@@ -496,9 +527,9 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
     if port.empty:
         raise KeyError(f"no portfolio with id {portfolio_id}")
     port = _records(port)[0]
-    snaps = _records(inputs.for_portfolio("portfolio_snapshots", portfolio_id))
+    snaps = inputs.rows("portfolio_snapshots", portfolio_id)
     snapshot = snaps[0] if snaps else None
-    expos = _records(inputs.for_portfolio("portfolio_exposures", portfolio_id))
+    expos = inputs.rows("portfolio_exposures", portfolio_id)
     summary = _summary(snapshot, expos[0] if expos else None, day)
     gross = summary["gross_exposure"]
     positions = _positions(inputs, portfolio_id, gross)

@@ -52,7 +52,6 @@ def _unavailable(table: str, inputs: ReportInputs) -> str:
 
 def sectors_concentration_section(inputs: ReportInputs, pid: str) -> dict:
     """The sector table (largest gross first), the unclassified count and concentration."""
-    sectors = inputs.for_portfolio("sector_exposures", pid)
     rows = sorted(({"sector": r["sector"],
                     "gross_exposure": _num(r["gross_exposure"], 2),
                     "net_exposure": _num(r["net_exposure"], 2),
@@ -60,10 +59,10 @@ def sectors_concentration_section(inputs: ReportInputs, pid: str) -> dict:
                     "short_exposure": _num(r["short_exposure"], 2),
                     "pct_of_gross": _num(r["pct_of_gross"], 6),
                     "position_count": int(r["position_count"])}
-                   for r in sectors.to_dict("records")),
+                   for r in inputs.rows("sector_exposures", pid)),
                   key=lambda r: (-(r["gross_exposure"] or 0.0), r["sector"]))
     unclassified = sum(r["position_count"] for r in rows if r["sector"] == UNCLASSIFIED)
-    conc_rows = inputs.for_portfolio("portfolio_concentration", pid).to_dict("records")
+    conc_rows = inputs.rows("portfolio_concentration", pid)
     concentration = None
     if conc_rows:
         c = conc_rows[0]
@@ -93,13 +92,12 @@ def sectors_concentration_section(inputs: ReportInputs, pid: str) -> dict:
 
 def limits_section(inputs: ReportInputs, pid: str) -> dict:
     """Every applicable limit: breaches first, then not_available, then ok (key order)."""
-    checks = inputs.for_portfolio("limit_checks", pid)
     key_order = {k: i for i, k in enumerate(LIMIT_KEYS)}
     rows = sorted(({"limit_name": r["limit_name"],
                     "comparison": LIMIT_KEYS.get(r["limit_name"], ("max", ""))[0],
                     "compares": LIMIT_KEYS.get(r["limit_name"], ("", r["limit_name"]))[1],
                     "value": _num(r["value"], 6), "threshold": _num(r["threshold"], 6),
-                    "status": r["status"]} for r in checks.to_dict("records")),
+                    "status": r["status"]} for r in inputs.rows("limit_checks", pid)),
                   key=lambda r: (_STATUS_ORDER.get(r["status"], 3),
                                  key_order.get(r["limit_name"], len(key_order)),
                                  r["limit_name"]))

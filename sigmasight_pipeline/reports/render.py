@@ -56,7 +56,7 @@ def render_portfolios(inputs: ReportInputs, ports: list[dict], slugs: dict[str, 
     The day's inputs are split per portfolio first (one sort per table), so each document is
     built from its own rows; the bytes are those of ``build_document(inputs, pid)``.
     """
-    views = split_inputs(inputs, [[p["portfolio_id"]] for p in ports])
+    views = split_inputs(inputs, [[p["portfolio_id"]] for p in ports], with_rows=True)
     out = []
     for port, view in zip(ports, views, strict=True):
         t0 = time.perf_counter()

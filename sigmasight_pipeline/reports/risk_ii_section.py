@@ -53,7 +53,7 @@ def _text(value: Any) -> str | None:
 
 
 def _rows(frame: pd.DataFrame | None, pid: str) -> pd.DataFrame:
-    if frame is None or frame.empty:
+    if frame is None or (frame.empty and not len(frame.columns)):
         return pd.DataFrame()
     return frame[frame["portfolio_id"].astype(str) == pid]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .document import _factor_key, _flags, _int, _records, money, num, unavailable
+from .document import _factor_key, _flags, _int, money, num, unavailable
 from .inputs import ReportInputs
 
 #: the tables the section reads (optional: the report says why when they are empty)
@@ -40,13 +40,13 @@ VAR_METHOD = {
 }
 
 
-def _var_rows(frame) -> list[dict]:
+def _var_rows(records: list[dict]) -> list[dict]:
     rows = [{"method": r["method"], "confidence": num(r["confidence"]),
              "horizon_days": _int(r["horizon_days"]), "var": money(r["var"]),
              "es": money(r["es"]), "var_pct_gross": num(r["var_pct_gross"]),
              "es_pct_gross": num(r["es_pct_gross"]), "volatility": money(r["volatility"]),
              "n_scenarios": _int(r["n_scenarios"]), "flags": _flags(r.get("flags"))}
-            for r in _records(frame)]
+            for r in records]
     order = {"parametric": 0, "historical": 1}
     return sorted(rows, key=lambda r: (order.get(r["method"], 2), r["horizon_days"] or 0,
                                        r["confidence"] or 0.0))
@@ -54,19 +54,19 @@ def _var_rows(frame) -> list[dict]:
 
 def risk_section(inputs: ReportInputs, pid: str) -> dict:
     """The ``risk`` object of the JSON document."""
-    var = inputs.for_portfolio("portfolio_var", pid)
-    factors = inputs.for_portfolio("factor_risk_contributions", pid)
-    positions = inputs.for_portfolio("position_risk_contributions", pid)
+    var = inputs.rows("portfolio_var", pid)
+    factors = inputs.rows("factor_risk_contributions", pid)
+    positions = inputs.rows("position_risk_contributions", pid)
     factor_rows = sorted(({"factor": r["factor"], "exposure": money(r["exposure"]),
                            "contribution": money(r["contribution"]),
-                           "pct_of_risk": num(r["pct_of_risk"])} for r in _records(factors)),
+                           "pct_of_risk": num(r["pct_of_risk"])} for r in factors),
                          key=lambda r: _factor_key(r["factor"]))
     top = sorted(({"position_id": r["position_id"], "symbol": r["symbol"],
                    "exposure": money(r["exposure"]), "marginal_vol": num(r["marginal_vol"]),
                    "component_vol": money(r["component_vol"]),
                    "pct_of_risk": num(r["pct_of_risk"]),
                    "component_es_hist": money(r["component_es_hist"])}
-                  for r in _records(positions)),
+                  for r in positions),
                  key=lambda r: (-abs(r["component_vol"] or 0.0), r["symbol"], r["position_id"]))
     rows = _var_rows(var)
     return {
@@ -88,11 +88,10 @@ def risk_section(inputs: ReportInputs, pid: str) -> dict:
 
 def position_risk_fields(inputs: ReportInputs, pid: str) -> dict[str, dict[str, Any]]:
     """position_id → {component_vol, pct_of_risk, component_es_hist} for the positions."""
-    frame = inputs.for_portfolio("position_risk_contributions", pid)
     return {r["position_id"]: {"component_vol": money(r["component_vol"]),
                                "pct_of_risk": num(r["pct_of_risk"]),
                                "component_es_hist": money(r["component_es_hist"])}
-            for r in _records(frame)}
+            for r in inputs.rows("position_risk_contributions", pid)}
 
 
 def render_risk_markdown(doc: dict) -> list[str]:
