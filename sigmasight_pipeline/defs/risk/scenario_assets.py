@@ -62,15 +62,12 @@ class ScenarioInputs:
 
     def read_day(self, conn, day: dt.date) -> "ScenarioInputs":
         """Load ``day``'s values, Greeks, betas, rate betas and factor covariance."""
-        read = {table: self.read(conn, table, day) for table in (
-            position_values, position_greeks, security_factor_exposures,
-            security_rate_betas, factor_correlations)}
-        self.values = read[position_values]
-        self.greeks = read[position_greeks]
+        self.values = self.read(conn, position_values, day)
+        self.greeks = self.read(conn, position_greeks, day)
         # per symbol (SPEC §7.1): joined to the book in memory through beta_symbol
-        self.betas = read[security_factor_exposures]
-        self.ir_betas = read[security_rate_betas]
-        self.covariance = read[factor_correlations]
+        self.betas = self.read(conn, security_factor_exposures, day)
+        self.ir_betas = self.read(conn, security_rate_betas, day)
+        self.covariance = self.read(conn, factor_correlations, day)
         return self
 
     def book(self, day: dt.date) -> pd.DataFrame:

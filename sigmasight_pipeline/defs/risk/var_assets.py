@@ -42,7 +42,6 @@ from ...engines.risk_factors import (
 from ...engines.var import exposures, historical_pnl, historical_var, parametric_var
 from ...resources import WarehouseResource
 from ...settings import get_settings
-from ...warehouse.engine_store import read_days
 from ...warehouse.market_data_store import read_yields
 from ...warehouse.tables import (
     factor_risk_contributions,
@@ -123,10 +122,8 @@ def risk_factor_covariance_asset(context: AssetExecutionContext, warehouse: Ware
     })
 
 
-def _covariance(conn, day: dt.date, inputs: ScenarioInputs | None = None
-                ) -> pd.DataFrame | None:
-    rows = (read_days(conn, risk_factor_covariance_table, day) if inputs is None
-            else inputs.read(conn, risk_factor_covariance_table, day))
+def _covariance(conn, day: dt.date, inputs: ScenarioInputs) -> pd.DataFrame | None:
+    rows = inputs.read(conn, risk_factor_covariance_table, day)
     if rows.empty:
         return None
     return (rows.pivot(index="factor_a", columns="factor_b", values="covariance")
