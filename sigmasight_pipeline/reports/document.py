@@ -153,40 +153,46 @@ def _by_key(frame: pd.DataFrame, key: str) -> dict[Any, dict]:
     return {r.pop(key): r for r in _records(frame)}
 
 
-#: id(securities frame) → (the frame, symbol → sector bucket): the securities frame is
-#: shared by every portfolio of a day, so its buckets are computed once, not per portfolio
-_SECTOR_CACHE: dict[int, tuple[pd.DataFrame, dict]] = {}
+#: id(frame) → (the frame, what was derived from it), per deriving function: the securities
+#: frame is shared by every portfolio of a day, so what is derived from it is computed once
+#: per day, not per portfolio (the frame is kept so a reused id is never mistaken for it)
+_PER_FRAME: dict[tuple[str, int], tuple[pd.DataFrame, Any]] = {}
+_PER_FRAME_MAX = 16
+
+
+def _once_per_frame(frame: pd.DataFrame, derive):
+    """``derive(frame)``, computed once per frame object (results are shared: read only)."""
+    key = (derive.__name__, id(frame))
+    hit = _PER_FRAME.get(key)
+    if hit is not None and hit[0] is frame:
+        return hit[1]
+    value = derive(frame)
+    if len(_PER_FRAME) >= _PER_FRAME_MAX:
+        _PER_FRAME.clear()
+    _PER_FRAME[key] = (frame, value)
+    return value
+
+
+def _sector_bucket_map(securities: pd.DataFrame) -> dict:
+    symbols = pd.Series(securities["symbol"].drop_duplicates().to_numpy(object))
+    return dict(zip(symbols, sector_of_symbols(symbols, securities), strict=True))
 
 
 def _sector_buckets(securities: pd.DataFrame) -> dict:
     """Symbol → the bucket :func:`sector_of_symbols` gives it, for every symbol of
     ``securities`` (a symbol not there is ``UNCLASSIFIED``, as sector_of_symbols says)."""
-    hit = _SECTOR_CACHE.get(id(securities))
-    if hit is not None and hit[0] is securities:
-        return hit[1]
-    symbols = pd.Series(securities["symbol"].drop_duplicates().to_numpy(object))
-    buckets = dict(zip(symbols, sector_of_symbols(symbols, securities), strict=True))
-    if len(_SECTOR_CACHE) > 8:
-        _SECTOR_CACHE.clear()
-    _SECTOR_CACHE[id(securities)] = (securities, buckets)
-    return buckets
+    return _once_per_frame(securities, _sector_bucket_map)
 
 
-_SECURITY_ROWS: dict[int, tuple[pd.DataFrame, dict]] = {}
+def _security_rows(securities: pd.DataFrame) -> dict[Any, dict]:
+    return _by_key(securities, "symbol")
 
 
 def _securities_by_symbol(securities: pd.DataFrame) -> dict[Any, dict]:
     """``_by_key(securities, "symbol")`` once per securities frame (read only): a portfolio
     looks up only its held symbols, which a per-portfolio ``isin`` over the ~10,000
     securities used to select first."""
-    hit = _SECURITY_ROWS.get(id(securities))
-    if hit is not None and hit[0] is securities:
-        return hit[1]
-    rows = _by_key(securities, "symbol")
-    if len(_SECURITY_ROWS) > 8:
-        _SECURITY_ROWS.clear()
-    _SECURITY_ROWS[id(securities)] = (securities, rows)
-    return rows
+    return _once_per_frame(securities, _security_rows)
 
 
 def unavailable(table: str, day: dt.date, why: str) -> str:
