@@ -40,7 +40,8 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
     engine = warehouse.engine()
     with engine.connect() as conn:
         inputs = load_range(conn, days, lookback=LOOKBACK_SESSIONS)
-        values = read_days(conn, position_values, days)
+        values = read_days(conn, position_values, days,
+                           ["date", "position_id", "portfolio_id", "exposure"])
         names = portfolio_names(conn)
     pair_meta = DayMetadata(context, asset_key="position_correlations")
     summary_meta = DayMetadata(context, asset_key="correlation_summaries")

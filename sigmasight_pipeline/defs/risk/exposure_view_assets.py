@@ -78,8 +78,9 @@ def sector_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseR
         book = read_positions(conn)
         securities = read_securities(conn)
         names = _names(conn)
-        rows = _concat([sector_engine(read_days(conn, position_values, day), book, securities)
-                        .assign(date=day) for day in days])
+        rows = _concat([sector_engine(read_days(conn, position_values, day,
+                                                ["position_id", "portfolio_id", "exposure"]),
+                                      book, securities).assign(date=day) for day in days])
     with engine.begin() as conn:
         written = replace_partition(conn, sector_exposures, days, rows)
     unclassified = rows[rows["sector"] == UNCLASSIFIED] if written else rows
@@ -108,7 +109,8 @@ def portfolio_concentration_asset(context: AssetExecutionContext, warehouse: War
         book = read_positions(conn)
         names = _names(conn)
         for day in days:
-            values = read_days(conn, position_values, day)
+            values = read_days(conn, position_values, day,
+                               ["position_id", "portfolio_id", "symbol", "exposure"])
             frames.append(concentration_engine(values, book, read_market_betas(conn, day))
                           .assign(date=day))
     rows = _concat(frames)

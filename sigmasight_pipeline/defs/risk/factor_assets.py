@@ -60,6 +60,8 @@ from .inputs import beta_symbols, load_range
 
 #: sessions of prices loaded before the first day: 252 EWMA returns need 253 closes
 HISTORY_LOOKBACK = EWMA_WINDOW + 1
+#: the ETFs the factor returns are built from (SPEC §5.3): all the factor assets read
+PROXY_SYMBOLS = sorted({s for pair in FACTOR_PROXIES.values() for s in pair if s})
 
 
 def _history(conn, days: list[dt.date]):
@@ -70,8 +72,9 @@ def _history(conn, days: list[dt.date]):
 
 
 def _valued_positions(conn, days: list[dt.date], positions: pd.DataFrame) -> pd.DataFrame:
-    """position_values rows of ``days`` with each position's beta symbol."""
-    values = read_days(conn, position_values, days)
+    """(date, position_id, portfolio_id) of the position_values rows of ``days``, with each
+    position's beta symbol."""
+    values = read_days(conn, position_values, days, ["date", "position_id", "portfolio_id"])
     return values.merge(beta_symbols(positions), on="position_id", how="left")
 
 
@@ -145,7 +148,7 @@ def factor_returns_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=2)
+        inputs = load_range(conn, days, lookback=2, symbols=PROXY_SYMBOLS)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
     on_days = factors.reindex(days)
     rows = (on_days.rename_axis("date").reset_index()
@@ -285,7 +288,8 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
         symbols = beta_symbols(read_positions(conn))
         names = portfolio_names(conn)
         for day in days:  # per day: the security rows of a day, joined in memory
-            held = read_days(conn, position_values, day)
+            held = read_days(conn, position_values, day,
+                             ["position_id", "portfolio_id", "exposure"])
             if held.empty:
                 continue
             book = held[["position_id", "portfolio_id", "exposure"]].merge(
@@ -312,7 +316,7 @@ def factor_correlations_asset(context: AssetExecutionContext, warehouse: Warehou
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, symbols=PROXY_SYMBOLS)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
     frames, problems = [], []
     for day in days:

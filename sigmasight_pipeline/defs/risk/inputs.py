@@ -84,12 +84,18 @@ class RangeInputs:
 
 
 def load_range(conn: Connection, days: list[dt.date],
-               lookback: int = PRICE_LOOKBACK_SESSIONS) -> RangeInputs:
-    """Positions and the prices of ``lookback`` sessions before the first day to the last."""
+               lookback: int = PRICE_LOOKBACK_SESSIONS, symbols=None) -> RangeInputs:
+    """Positions and the prices of ``lookback`` sessions before the first day to the last.
+
+    With ``symbols``, only their prices and corporate actions and no positions (an empty
+    frame): what the factor assets need of the proxy ETFs, without reading a large book.
+    """
     start = sessions_back(days[0], lookback + 1)[0]
-    return RangeInputs(days=days, positions=read_positions(conn),
-                       prices=read_prices(conn, None, start, days[-1]),
-                       actions=read_corporate_actions(conn, end=days[-1]))
+    wanted = None if symbols is None else sorted(set(symbols))
+    return RangeInputs(days=days,
+                       positions=read_positions(conn) if wanted is None else pd.DataFrame(),
+                       prices=read_prices(conn, wanted, start, days[-1]),
+                       actions=read_corporate_actions(conn, wanted, end=days[-1]))
 
 
 def beta_symbols(positions: pd.DataFrame) -> pd.DataFrame:

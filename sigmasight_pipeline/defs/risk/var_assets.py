@@ -64,7 +64,7 @@ from ..common import (
 )
 from .assets import GROUP, _concat, _preview
 from .checks import _days, _query, _result
-from .factor_assets import HISTORY_LOOKBACK, factor_returns_asset
+from .factor_assets import HISTORY_LOOKBACK, PROXY_SYMBOLS, factor_returns_asset
 from .inputs import load_range
 from .scenario_assets import ScenarioInputs
 
@@ -88,7 +88,7 @@ def risk_factor_covariance_asset(context: AssetExecutionContext, warehouse: Ware
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, symbols=PROXY_SYMBOLS)
         start = inputs.prices["date"].min() if len(inputs.prices) else days[0]
         yields = read_yields(conn, "DGS10", start, days[-1])
     factors = _equity_factors(inputs)
@@ -233,7 +233,7 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     tables = (portfolio_var, factor_risk_contributions, position_risk_contributions)
     writes, issue_frames = DayWrites(tables), []
     with engine.begin() as conn:
-        inputs = ScenarioInputs(conn, days)
+        inputs = ScenarioInputs(conn, days, prices.positions)
         for day in days:  # a day at a time: 100,000 position rows a day, one transaction
             frames = _risk_day(conn, inputs, prices.positions, returns, factors, day,
                                n_scenarios)
