@@ -56,7 +56,7 @@ from ..common import (
 )
 from ..market_data.assets import market_prices_asset
 from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
-from .inputs import beta_symbols, load_range
+from .inputs import ADJ_CLOSE_COLUMNS, beta_symbols, load_range
 
 #: sessions of prices loaded before the first day: 252 EWMA returns need 253 closes
 HISTORY_LOOKBACK = EWMA_WINDOW + 1
@@ -66,7 +66,7 @@ PROXY_SYMBOLS = sorted({s for pair in FACTOR_PROXIES.values() for s in pair if s
 
 def _history(conn, days: list[dt.date]):
     """Positions, price history and simple daily returns (dates × symbols) for the range."""
-    inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+    inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, price_columns=ADJ_CLOSE_COLUMNS)
     returns = daily_returns(inputs.adj_close_wide(), all_sessions())
     return inputs, returns
 
@@ -148,7 +148,8 @@ def factor_returns_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=2, symbols=PROXY_SYMBOLS)
+        inputs = load_range(conn, days, lookback=2, symbols=PROXY_SYMBOLS,
+                            price_columns=ADJ_CLOSE_COLUMNS)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
     on_days = factors.reindex(days)
     rows = (on_days.rename_axis("date").reset_index()
@@ -249,7 +250,8 @@ def security_rate_betas_asset(context: AssetExecutionContext,
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK,
+                            price_columns=ADJ_CLOSE_COLUMNS)
         valued = _valued_positions(conn, days, inputs.positions)
         start = inputs.prices["date"].min() if len(inputs.prices) else days[0]
         yields = read_yields(conn, "DGS10", start, days[-1])
@@ -316,7 +318,8 @@ def factor_correlations_asset(context: AssetExecutionContext, warehouse: Warehou
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, symbols=PROXY_SYMBOLS)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, symbols=PROXY_SYMBOLS,
+                            price_columns=ADJ_CLOSE_COLUMNS)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
     frames, problems = [], []
     for day in days:

@@ -83,18 +83,27 @@ class RangeInputs:
         return "+".join(src) if src else "none"
 
 
+#: the price columns RangeInputs uses (closes and staleness, adj_close returns, data source)
+PRICE_COLUMNS = ("symbol", "date", "close", "adj_close", "source")
+#: what the return-history assets need of the prices (a year of 1,000 symbols is 250,000 rows)
+ADJ_CLOSE_COLUMNS = ("symbol", "date", "adj_close")
+
+
 def load_range(conn: Connection, days: list[dt.date],
-               lookback: int = PRICE_LOOKBACK_SESSIONS, symbols=None) -> RangeInputs:
+               lookback: int = PRICE_LOOKBACK_SESSIONS, symbols=None,
+               price_columns=PRICE_COLUMNS) -> RangeInputs:
     """Positions and the prices of ``lookback`` sessions before the first day to the last.
 
     With ``symbols``, only their prices and corporate actions and no positions (an empty
     frame): what the factor assets need of the proxy ETFs, without reading a large book.
+    ``price_columns``: :data:`ADJ_CLOSE_COLUMNS` for an asset that only needs
+    :meth:`RangeInputs.adj_close_wide` (closes and data sources then need the others).
     """
     start = sessions_back(days[0], lookback + 1)[0]
     wanted = None if symbols is None else sorted(set(symbols))
     return RangeInputs(days=days,
                        positions=read_positions(conn) if wanted is None else pd.DataFrame(),
-                       prices=read_prices(conn, wanted, start, days[-1]),
+                       prices=read_prices(conn, wanted, start, days[-1], price_columns),
                        actions=read_corporate_actions(conn, wanted, end=days[-1]))
 
 
