@@ -189,7 +189,7 @@ def portfolio_exposures_asset(context: AssetExecutionContext, warehouse: Warehou
         values = read_days(conn, position_values, days,
                            ["date", "position_id", "portfolio_id", "exposure", "market_value"])
         ports = read_portfolios(conn)
-        book = read_positions(conn)
+        book = read_positions(conn, columns=("position_id", "position_type"))
     portfolio_ids = ports["portfolio_id"].astype(str)
     exposures = _by_day(values, days, lambda v: exposures_engine(v, book, portfolio_ids))
     with engine.begin() as conn:

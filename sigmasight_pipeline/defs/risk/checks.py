@@ -41,7 +41,8 @@ def _unexplained(warehouse: WarehouseResource, days, table: str, asset: str, opt
                  ) -> pd.DataFrame:
     """Active positions with neither a row in ``table`` nor a data-quality row of ``asset``."""
     with warehouse.engine().connect() as conn:
-        book = read_positions(conn)
+        book = read_positions(conn, columns=("position_id", "portfolio", "symbol", "position_type",
+                                             "entry_date", "exit_date", "expiration"))
     held = pd.concat([active_positions(book, d).assign(date=d) for d in days], ignore_index=True)
     if options_only:
         held = held[is_option(held["position_type"])]

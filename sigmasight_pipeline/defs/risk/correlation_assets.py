@@ -9,6 +9,7 @@ from ...calendar import all_sessions
 from ...engines.correlations import position_correlations as correlations_engine
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
+from ...warehouse.positions_store import BETA_SYMBOL_COLUMNS
 from ...warehouse.tables import correlation_summaries, position_correlations, position_values
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, DayMetadata, partition_days, portfolio_names
@@ -40,7 +41,7 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
     engine = warehouse.engine()
     with engine.connect() as conn:
         inputs = load_range(conn, days, lookback=LOOKBACK_SESSIONS,
-                            price_columns=ADJ_CLOSE_COLUMNS)
+                            price_columns=ADJ_CLOSE_COLUMNS, position_columns=BETA_SYMBOL_COLUMNS)
         values = read_days(conn, position_values, days,
                            ["date", "position_id", "portfolio_id", "exposure"])
         names = portfolio_names(conn)

@@ -34,7 +34,7 @@ from ...engines.factors import portfolio_factor_exposures as portfolio_factor_en
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
 from ...warehouse.market_data_store import read_yields
-from ...warehouse.positions_store import read_positions
+from ...warehouse.positions_store import BETA_SYMBOL_COLUMNS, read_positions
 from ...warehouse.tables import (
     factor_correlations,
     factor_returns,
@@ -66,7 +66,8 @@ PROXY_SYMBOLS = sorted({s for pair in FACTOR_PROXIES.values() for s in pair if s
 
 def _history(conn, days: list[dt.date]):
     """Positions, price history and simple daily returns (dates × symbols) for the range."""
-    inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, price_columns=ADJ_CLOSE_COLUMNS)
+    inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, price_columns=ADJ_CLOSE_COLUMNS,
+                        position_columns=BETA_SYMBOL_COLUMNS)
     returns = daily_returns(inputs.adj_close_wide(), all_sessions())
     return inputs, returns
 
@@ -251,7 +252,7 @@ def security_rate_betas_asset(context: AssetExecutionContext,
     engine = warehouse.engine()
     with engine.connect() as conn:
         inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK,
-                            price_columns=ADJ_CLOSE_COLUMNS)
+                            price_columns=ADJ_CLOSE_COLUMNS, position_columns=BETA_SYMBOL_COLUMNS)
         valued = _valued_positions(conn, days, inputs.positions)
         start = inputs.prices["date"].min() if len(inputs.prices) else days[0]
         yields = read_yields(conn, "DGS10", start, days[-1])
@@ -287,7 +288,7 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     engine = warehouse.engine()
     frames = []
     with engine.connect() as conn:
-        symbols = beta_symbols(read_positions(conn))
+        symbols = beta_symbols(read_positions(conn, columns=BETA_SYMBOL_COLUMNS))
         names = portfolio_names(conn)
         for day in days:  # per day: the security rows of a day, joined in memory
             held = read_days(conn, position_values, day,
