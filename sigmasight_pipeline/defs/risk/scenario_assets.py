@@ -56,7 +56,8 @@ class ScenarioInputs:
                  positions: pd.DataFrame | None = None):
         """``positions``: the book as :func:`read_positions` returns it, when the caller has
         read it already (it is read otherwise)."""
-        positions = read_positions(conn) if positions is None else positions
+        if positions is None:  # the contract terms and what tells the beta symbol
+            positions = read_positions(conn, columns=[*_POSITION_FIELDS, "symbol"])
         self.positions = positions[_POSITION_FIELDS].merge(beta_symbols(positions),
                                                            on="position_id")
         # the range's days are read a chunk per query (memory bounded by DayChunks)
