@@ -89,10 +89,13 @@ def attribution_inputs(n_portfolios: int, n_positions: int, rng, option_share: f
                         "kind": np.where(rng.random(n) < 0.01, "trading", "held"),
                         "pnl": exposure * moves.reindex(symbols).to_numpy(),
                         "measured": True})
-    betas = pd.DataFrame({"position_id": np.repeat(pid, 6),
-                          "factor": np.tile(EQUITY_FACTORS, n),
-                          "beta": rng.normal(0, 0.5, 6 * n)})
-    rate_betas = pd.DataFrame({"position_id": pid, "ir_beta": rng.normal(-0.02, 0.02, n)})
+    # security betas (SPEC §7.1), one set per symbol, taken through each beta symbol
+    universe = np.array([f"S{i:04d}" for i in range(1000)], dtype=object)
+    betas = pd.DataFrame({"symbol": np.repeat(universe, 6),
+                          "factor": np.tile(EQUITY_FACTORS, len(universe)),
+                          "beta": rng.normal(0, 0.5, 6 * len(universe))})
+    rate_betas = pd.DataFrame({"symbol": universe,
+                               "ir_beta": rng.normal(-0.02, 0.02, len(universe))})
     opts = pid[option]
     prev_greeks = pd.DataFrame({"position_id": opts, "underlying_price": 100.0,
                                 "implied_vol": 0.3, "gamma": 0.02, "theta": -0.05,

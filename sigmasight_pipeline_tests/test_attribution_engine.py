@@ -39,10 +39,11 @@ VALUES = pd.DataFrame({
     "exposure": [20_600.0, 30_000.0, 4_050.0]})
 PREV_ADJ = pd.Series({"AAPL": 200.0})
 TODAY_ADJ = pd.Series({"AAPL": 206.0, "MSFT": 405.0})
-BETAS = pd.DataFrame([(pid, f, b) for pid in ("stk", "opt") for f, b in (
+# security betas of t−1 (SPEC §7.1): the stock and the call both take AAPL's
+BETAS = pd.DataFrame([("AAPL", f, b) for f, b in (
     ("Market", 1.2), ("Value", -0.3), ("Size", 0.1), ("Momentum", 0.4), ("Quality", 0.0),
-    ("Low Volatility", -0.2))], columns=["position_id", "factor", "beta"])
-RATE_BETAS = pd.DataFrame({"position_id": ["stk", "opt"], "ir_beta": [-0.02, -0.02]})
+    ("Low Volatility", -0.2))], columns=["symbol", "factor", "beta"])
+RATE_BETAS = pd.DataFrame({"symbol": ["AAPL"], "ir_beta": [-0.02]})
 F = {"Market": 0.02, "Value": 0.005, "Size": -0.004, "Momentum": 0.01, "Quality": 0.003,
      "Low Volatility": -0.006}
 DY = 0.05  # DGS10 +5 bp = +0.05 pp

@@ -83,9 +83,10 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
     prev_values:
         position_values of t−1 (position_id, exposure).
     betas:
-        Betas of t−1 (position_id, factor, beta); NULL betas count as missing.
+        Security betas of t−1 (symbol, factor, beta; SPEC §7.1), each position taking its
+        beta symbol's; NULL betas count as missing.
     rate_betas:
-        Rate betas of t−1 (position_id, ir_beta).
+        Security rate betas of t−1 (symbol, ir_beta), by beta symbol likewise.
     factor_returns:
         Factor name → return of t (decimal).
     rate_change_pp:
@@ -126,19 +127,28 @@ def pnl_attribution(portfolio_ids, pnl: pd.DataFrame, positions: pd.DataFrame,
     exposure = _Lookup(prev_values, pid)("exposure")
     booked = held["pnl"].to_numpy(dtype=float)
 
-    # betas (positions × 6 factors), defaulted to Market 1 where a position has none
+    # betas (positions × 6 factors) through each position's beta symbol, defaulted to
+    # Market 1 where a position has none
     beta = np.full((len(pid), len(FACTOR_NAMES)), np.nan)
+    ir_beta = np.zeros(len(pid))
     if betas is not None and not betas.empty:
-        row = pd.Index(pid).get_indexer(_key(betas["position_id"]))
+        symbols = pd.Index(pd.unique(betas["symbol"].to_numpy(dtype=object)))
+        by_symbol = np.full((len(symbols), len(FACTOR_NAMES)), np.nan)
         col = betas["factor"].map({f: i for i, f in enumerate(FACTOR_NAMES)}).to_numpy(
             dtype=float, na_value=np.nan)
-        ok = (row >= 0) & np.isfinite(col)
-        beta[row[ok], col[ok].astype(int)] = pd.to_numeric(
-            betas["beta"], errors="coerce").to_numpy(dtype=float)[ok]
+        ok = np.isfinite(col)
+        by_symbol[symbols.get_indexer(betas["symbol"])[ok], col[ok].astype(int)] = \
+            pd.to_numeric(betas["beta"], errors="coerce").to_numpy(dtype=float)[ok]
+        at = symbols.get_indexer(beta_symbol)
+        beta[at >= 0] = by_symbol[at[at >= 0]]
+    if rate_betas is not None and not rate_betas.empty:
+        ir = pd.Series(pd.to_numeric(rate_betas["ir_beta"], errors="coerce").to_numpy(
+            dtype=float), index=rate_betas["symbol"].to_numpy(dtype=object))
+        ir = ir[~ir.index.duplicated(keep="last")]
+        ir_beta = np.nan_to_num(ir.reindex(beta_symbol).to_numpy(dtype=float), nan=0.0)
     defaulted = ~np.isfinite(beta).any(axis=1)
     beta = np.where(np.isfinite(beta), beta, 0.0)
     beta[defaulted, FACTOR_NAMES.index("Market")] = 1.0
-    ir_beta = np.nan_to_num(_Lookup(rate_betas, pid)("ir_beta"), nan=0.0)
     f = np.array([factor_returns.get(name, np.nan) for name in FACTOR_NAMES], dtype=float)
     f = np.nan_to_num(f, nan=0.0)
     dy = 0.0 if rate_change_pp is None or not np.isfinite(rate_change_pp) else rate_change_pp

@@ -105,19 +105,34 @@ def read_portfolios(conn: Connection) -> pd.DataFrame:
                         columns=["portfolio_id", "name", "owner_email", "description"])
 
 
-def read_positions(conn: Connection, portfolio_ids=None) -> pd.DataFrame:
-    """Every position (open and closed) with its portfolio name; ids as strings."""
-    query = select(uuid_as_text(positions.c.id).label("position_id"),
-                   uuid_as_text(positions.c.portfolio_id),
-                   portfolios.c.name.label("portfolio"),
-                   *(positions.c[f] for f in _POSITION_FIELDS)).join(portfolios)
+#: what :func:`read_positions` returns, in this order
+POSITION_COLUMNS = ("position_id", "portfolio_id", "portfolio", *_POSITION_FIELDS)
+#: enough to tell each position's beta symbol (an option's underlying, else its symbol)
+BETA_SYMBOL_COLUMNS = ("position_id", "position_type", "symbol", "underlying_symbol")
+
+
+def read_positions(conn: Connection, portfolio_ids=None,
+                   columns=POSITION_COLUMNS) -> pd.DataFrame:
+    """Every position (open and closed) with its portfolio name; ids as strings.
+
+    ``columns``: a subset of :data:`POSITION_COLUMNS` (same row order): a book of 100,000
+    positions reads several times faster in the 4 :data:`BETA_SYMBOL_COLUMNS`.
+    """
+    unknown = set(columns) - set(POSITION_COLUMNS)
+    if unknown:
+        raise KeyError(f"read_positions: no column(s) {sorted(unknown)}")
+    selectable = {"position_id": uuid_as_text(positions.c.id).label("position_id"),
+                  "portfolio_id": uuid_as_text(positions.c.portfolio_id),
+                  "portfolio": portfolios.c.name.label("portfolio"),
+                  **{f: positions.c[f] for f in _POSITION_FIELDS}}
+    query = select(*(selectable[c] for c in columns)).select_from(positions).join(portfolios)
     if portfolio_ids is not None:
         query = query.where(positions.c.portfolio_id.in_(list(portfolio_ids)))
     frame = fetch_frame(conn, query.order_by(portfolios.c.name, positions.c.symbol,
-                                             positions.c.entry_date),
-                        ["position_id", "portfolio_id", "portfolio", *_POSITION_FIELDS])
+                                             positions.c.entry_date), list(columns))
     for col in ("position_id", "portfolio_id"):
-        frame[col] = frame[col].astype(str)
+        if col in frame:
+            frame[col] = frame[col].astype(str)
     return frame
 
 

@@ -186,9 +186,10 @@ def portfolio_exposures_asset(context: AssetExecutionContext, warehouse: Warehou
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        values = read_days(conn, position_values, days)
+        values = read_days(conn, position_values, days,
+                           ["date", "position_id", "portfolio_id", "exposure", "market_value"])
         ports = read_portfolios(conn)
-        book = read_positions(conn)
+        book = read_positions(conn, columns=("position_id", "position_type"))
     portfolio_ids = ports["portfolio_id"].astype(str)
     exposures = _by_day(values, days, lambda v: exposures_engine(v, book, portfolio_ids))
     with engine.begin() as conn:
@@ -210,7 +211,8 @@ def tag_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseReso
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        values = read_days(conn, position_values, days)
+        values = read_days(conn, position_values, days,
+                           ["date", "position_id", "portfolio_id", "exposure"])
         tags = read_tags(conn)
     result = _by_day(values, days, lambda v: tag_exposures_engine(v, tags))
     with engine.begin() as conn:

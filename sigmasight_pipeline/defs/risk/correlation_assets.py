@@ -9,11 +9,12 @@ from ...calendar import all_sessions
 from ...engines.correlations import position_correlations as correlations_engine
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
+from ...warehouse.positions_store import BETA_SYMBOL_COLUMNS
 from ...warehouse.tables import correlation_summaries, position_correlations, position_values
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, DayMetadata, partition_days, portfolio_names
 from .assets import GROUP, _preview, portfolio_exposures_asset, position_values_asset
-from .inputs import beta_symbols, load_range
+from .inputs import ADJ_CLOSE_COLUMNS, beta_symbols, load_range
 
 #: 90 trading days of log returns need 91 closes
 LOOKBACK_SESSIONS = 91
@@ -39,8 +40,10 @@ def correlation_assets(context: AssetExecutionContext, warehouse: WarehouseResou
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=LOOKBACK_SESSIONS)
-        values = read_days(conn, position_values, days)
+        inputs = load_range(conn, days, lookback=LOOKBACK_SESSIONS,
+                            price_columns=ADJ_CLOSE_COLUMNS, position_columns=BETA_SYMBOL_COLUMNS)
+        values = read_days(conn, position_values, days,
+                           ["date", "position_id", "portfolio_id", "exposure"])
         names = portfolio_names(conn)
     pair_meta = DayMetadata(context, asset_key="position_correlations")
     summary_meta = DayMetadata(context, asset_key="correlation_summaries")

@@ -35,7 +35,7 @@ from ...settings import get_settings
 from ...warehouse.engine_store import read_days
 from ...warehouse.exposure_views_store import read_market_betas, read_parametric_var
 from ...warehouse.market_data_store import read_securities
-from ...warehouse.positions_store import read_portfolios, read_positions
+from ...warehouse.positions_store import BETA_SYMBOL_COLUMNS, read_portfolios, read_positions
 from ...warehouse.tables import (
     limit_checks,
     portfolio_concentration,
@@ -75,11 +75,12 @@ def sector_exposures_asset(context: AssetExecutionContext, warehouse: WarehouseR
     engine = warehouse.engine()
     # values are read a day at a time: a year of 10,000 positions is 2.5 million rows
     with engine.connect() as conn:
-        book = read_positions(conn)
+        book = read_positions(conn, columns=BETA_SYMBOL_COLUMNS)
         securities = read_securities(conn)
         names = _names(conn)
-        rows = _concat([sector_engine(read_days(conn, position_values, day), book, securities)
-                        .assign(date=day) for day in days])
+        rows = _concat([sector_engine(read_days(conn, position_values, day,
+                                                ["position_id", "portfolio_id", "exposure"]),
+                                      book, securities).assign(date=day) for day in days])
     with engine.begin() as conn:
         written = replace_partition(conn, sector_exposures, days, rows)
     unclassified = rows[rows["sector"] == UNCLASSIFIED] if written else rows
@@ -105,10 +106,11 @@ def portfolio_concentration_asset(context: AssetExecutionContext, warehouse: War
     engine = warehouse.engine()
     frames = []
     with engine.connect() as conn:
-        book = read_positions(conn)
+        book = read_positions(conn, columns=BETA_SYMBOL_COLUMNS)
         names = _names(conn)
         for day in days:
-            values = read_days(conn, position_values, day)
+            values = read_days(conn, position_values, day,
+                               ["position_id", "portfolio_id", "symbol", "exposure"])
             frames.append(concentration_engine(values, book, read_market_betas(conn, day))
                           .assign(date=day))
     rows = _concat(frames)

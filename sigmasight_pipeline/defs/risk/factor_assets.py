@@ -34,7 +34,7 @@ from ...engines.factors import portfolio_factor_exposures as portfolio_factor_en
 from ...resources import WarehouseResource
 from ...warehouse.engine_store import read_days
 from ...warehouse.market_data_store import read_yields
-from ...warehouse.positions_store import read_positions
+from ...warehouse.positions_store import BETA_SYMBOL_COLUMNS, read_positions
 from ...warehouse.tables import (
     factor_correlations,
     factor_returns,
@@ -56,22 +56,26 @@ from ..common import (
 )
 from ..market_data.assets import market_prices_asset
 from .assets import GROUP, _concat, _preview, portfolio_exposures_asset, position_values_asset
-from .inputs import beta_symbols, load_range
+from .inputs import ADJ_CLOSE_COLUMNS, beta_symbols, load_range
 
 #: sessions of prices loaded before the first day: 252 EWMA returns need 253 closes
 HISTORY_LOOKBACK = EWMA_WINDOW + 1
+#: the ETFs the factor returns are built from (SPEC §5.3): all the factor assets read
+PROXY_SYMBOLS = sorted({s for pair in FACTOR_PROXIES.values() for s in pair if s})
 
 
 def _history(conn, days: list[dt.date]):
     """Positions, price history and simple daily returns (dates × symbols) for the range."""
-    inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+    inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, price_columns=ADJ_CLOSE_COLUMNS,
+                        position_columns=BETA_SYMBOL_COLUMNS)
     returns = daily_returns(inputs.adj_close_wide(), all_sessions())
     return inputs, returns
 
 
 def _valued_positions(conn, days: list[dt.date], positions: pd.DataFrame) -> pd.DataFrame:
-    """position_values rows of ``days`` with each position's beta symbol."""
-    values = read_days(conn, position_values, days)
+    """(date, position_id, portfolio_id) of the position_values rows of ``days``, with each
+    position's beta symbol."""
+    values = read_days(conn, position_values, days, ["date", "position_id", "portfolio_id"])
     return values.merge(beta_symbols(positions), on="position_id", how="left")
 
 
@@ -145,7 +149,8 @@ def factor_returns_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=2)
+        inputs = load_range(conn, days, lookback=2, symbols=PROXY_SYMBOLS,
+                            price_columns=ADJ_CLOSE_COLUMNS)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
     on_days = factors.reindex(days)
     rows = (on_days.rename_axis("date").reset_index()
@@ -246,7 +251,8 @@ def security_rate_betas_asset(context: AssetExecutionContext,
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK,
+                            price_columns=ADJ_CLOSE_COLUMNS, position_columns=BETA_SYMBOL_COLUMNS)
         valued = _valued_positions(conn, days, inputs.positions)
         start = inputs.prices["date"].min() if len(inputs.prices) else days[0]
         yields = read_yields(conn, "DGS10", start, days[-1])
@@ -282,10 +288,11 @@ def portfolio_factor_exposures_asset(context: AssetExecutionContext,
     engine = warehouse.engine()
     frames = []
     with engine.connect() as conn:
-        symbols = beta_symbols(read_positions(conn))
+        symbols = beta_symbols(read_positions(conn, columns=BETA_SYMBOL_COLUMNS))
         names = portfolio_names(conn)
         for day in days:  # per day: the security rows of a day, joined in memory
-            held = read_days(conn, position_values, day)
+            held = read_days(conn, position_values, day,
+                             ["position_id", "portfolio_id", "exposure"])
             if held.empty:
                 continue
             book = held[["position_id", "portfolio_id", "exposure"]].merge(
@@ -312,7 +319,8 @@ def factor_correlations_asset(context: AssetExecutionContext, warehouse: Warehou
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, symbols=PROXY_SYMBOLS,
+                            price_columns=ADJ_CLOSE_COLUMNS)
     factors = factor_returns_engine(inputs.adj_close_wide(), all_sessions())
     frames, problems = [], []
     for day in days:

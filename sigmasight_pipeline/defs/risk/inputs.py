@@ -12,7 +12,7 @@ from ...engines.activity import active_positions, is_option, to_timestamps
 from ...engines.corporate_actions import effective_positions
 from ...engines.prices import MAX_STALE_SESSIONS, resolve_closes
 from ...warehouse.market_data_store import read_corporate_actions, read_prices
-from ...warehouse.positions_store import read_positions
+from ...warehouse.positions_store import POSITION_COLUMNS, read_positions
 
 #: sessions of price history loaded before the first day: 30-day vol needs 31 closes,
 #: staleness looks 5 sessions back
@@ -83,13 +83,31 @@ class RangeInputs:
         return "+".join(src) if src else "none"
 
 
+#: the price columns RangeInputs uses (closes and staleness, adj_close returns, data source)
+PRICE_COLUMNS = ("symbol", "date", "close", "adj_close", "source")
+#: what the return-history assets need of the prices (a year of 1,000 symbols is 250,000 rows)
+ADJ_CLOSE_COLUMNS = ("symbol", "date", "adj_close")
+
+
 def load_range(conn: Connection, days: list[dt.date],
-               lookback: int = PRICE_LOOKBACK_SESSIONS) -> RangeInputs:
-    """Positions and the prices of ``lookback`` sessions before the first day to the last."""
+               lookback: int = PRICE_LOOKBACK_SESSIONS, symbols=None,
+               price_columns=PRICE_COLUMNS, position_columns=POSITION_COLUMNS) -> RangeInputs:
+    """Positions and the prices of ``lookback`` sessions before the first day to the last.
+
+    With ``symbols``, only their prices and corporate actions and no positions (an empty
+    frame): what the factor assets need of the proxy ETFs, without reading a large book.
+    ``price_columns``: :data:`ADJ_CLOSE_COLUMNS` for an asset that only needs
+    :meth:`RangeInputs.adj_close_wide` (closes and data sources then need the others);
+    ``position_columns``: e.g. :data:`BETA_SYMBOL_COLUMNS` for an asset that only needs
+    :func:`beta_symbols` of the book (split-adjusted positions need them all).
+    """
     start = sessions_back(days[0], lookback + 1)[0]
-    return RangeInputs(days=days, positions=read_positions(conn),
-                       prices=read_prices(conn, None, start, days[-1]),
-                       actions=read_corporate_actions(conn, end=days[-1]))
+    wanted = None if symbols is None else sorted(set(symbols))
+    return RangeInputs(days=days,
+                       positions=(read_positions(conn, columns=position_columns)
+                                  if wanted is None else pd.DataFrame()),
+                       prices=read_prices(conn, wanted, start, days[-1], price_columns),
+                       actions=read_corporate_actions(conn, wanted, end=days[-1]))
 
 
 def beta_symbols(positions: pd.DataFrame) -> pd.DataFrame:

@@ -37,6 +37,12 @@ from .inputs import beta_symbols
 _POSITION_FIELDS = ["position_id", "position_type", "quantity", "multiplier", "strike",
                     "option_type", "underlying_symbol"]
 _GREEK_FIELDS = ["position_id", "implied_vol", "rate", "years_to_expiry", "underlying_price"]
+_VALUE_FIELDS = ["position_id", "portfolio_id", "symbol", "price", "exposure",
+                 "effective_quantity", "split_factor"]
+#: the columns the book is built from (a day of 100,000 values is read ~5× faster in these
+#: than in all 16 columns)
+_DAY_COLUMNS = {position_values: ["date", *_VALUE_FIELDS],
+                position_greeks: ["date", *_GREEK_FIELDS]}
 
 
 class ScenarioInputs:
@@ -46,8 +52,12 @@ class ScenarioInputs:
     million rows, while one day is 60,000.
     """
 
-    def __init__(self, conn, days: list[dt.date] | None = None):
-        positions = read_positions(conn)
+    def __init__(self, conn, days: list[dt.date] | None = None,
+                 positions: pd.DataFrame | None = None):
+        """``positions``: the book as :func:`read_positions` returns it, when the caller has
+        read it already (it is read otherwise)."""
+        if positions is None:  # the contract terms and what tells the beta symbol
+            positions = read_positions(conn, columns=[*_POSITION_FIELDS, "symbol"])
         self.positions = positions[_POSITION_FIELDS].merge(beta_symbols(positions),
                                                            on="position_id")
         # the range's days are read a chunk per query (memory bounded by DayChunks)
@@ -57,7 +67,7 @@ class ScenarioInputs:
     def read(self, conn, table, day: dt.date) -> pd.DataFrame:
         """``read_days(conn, table, day)``, served from a chunk of the range's days."""
         if table not in self._readers:
-            self._readers[table] = DayChunks(table, self._days)
+            self._readers[table] = DayChunks(table, self._days, _DAY_COLUMNS.get(table))
         return self._readers[table](conn, day)
 
     def read_day(self, conn, day: dt.date) -> "ScenarioInputs":
@@ -72,9 +82,7 @@ class ScenarioInputs:
 
     def book(self, day: dt.date) -> pd.DataFrame:
         """One row per valued position: exposure, contract terms and the Greeks' S, σ, r, T."""
-        values = self.values.loc[self.values["date"] == day,
-                                 ["position_id", "portfolio_id", "symbol", "price", "exposure",
-                                  "effective_quantity", "split_factor"]]
+        values = self.values.loc[self.values["date"] == day, _VALUE_FIELDS]
         greeks = self.greeks.loc[self.greeks["date"] == day, _GREEK_FIELDS]
         book = values.merge(self.positions, on="position_id", how="left").merge(
             greeks, on="position_id", how="left")

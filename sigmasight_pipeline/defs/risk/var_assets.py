@@ -64,8 +64,8 @@ from ..common import (
 )
 from .assets import GROUP, _concat, _preview
 from .checks import _days, _query, _result
-from .factor_assets import HISTORY_LOOKBACK, factor_returns_asset
-from .inputs import load_range
+from .factor_assets import HISTORY_LOOKBACK, PROXY_SYMBOLS, factor_returns_asset
+from .inputs import ADJ_CLOSE_COLUMNS, load_range
 from .scenario_assets import ScenarioInputs
 
 #: relative tolerance of the Euler sums (SPEC §7.5 check)
@@ -88,7 +88,8 @@ def risk_factor_covariance_asset(context: AssetExecutionContext, warehouse: Ware
     days = partition_days(context)
     engine = warehouse.engine()
     with engine.connect() as conn:
-        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK)
+        inputs = load_range(conn, days, lookback=HISTORY_LOOKBACK, symbols=PROXY_SYMBOLS,
+                            price_columns=ADJ_CLOSE_COLUMNS)
         start = inputs.prices["date"].min() if len(inputs.prices) else days[0]
         yields = read_yields(conn, "DGS10", start, days[-1])
     factors = _equity_factors(inputs)
@@ -227,13 +228,14 @@ def portfolio_risk_asset(context: AssetExecutionContext, warehouse: WarehouseRes
     n_scenarios = get_settings().var_scenarios
     engine = warehouse.engine()
     with engine.connect() as conn:
-        prices = load_range(conn, days, lookback=max(n_scenarios, HISTORY_LOOKBACK) + 1)
+        prices = load_range(conn, days, lookback=max(n_scenarios, HISTORY_LOOKBACK) + 1,
+                            price_columns=ADJ_CLOSE_COLUMNS)
     returns = daily_returns(prices.adj_close_wide(), all_sessions())
     factors = _equity_factors(prices)
     tables = (portfolio_var, factor_risk_contributions, position_risk_contributions)
     writes, issue_frames = DayWrites(tables), []
     with engine.begin() as conn:
-        inputs = ScenarioInputs(conn, days)
+        inputs = ScenarioInputs(conn, days, prices.positions)
         for day in days:  # a day at a time: 100,000 position rows a day, one transaction
             frames = _risk_day(conn, inputs, prices.positions, returns, factors, day,
                                n_scenarios)
