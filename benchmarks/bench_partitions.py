@@ -135,7 +135,10 @@ def _replace_swap(conn, table, day: dt.date, frame) -> int:
     return n
 
 
-def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print) -> list[dict]:
+def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
+        reuse: bool = False) -> list[dict]:
+    """The variants' timings; ``reuse`` keeps a previous run's filled tables (same
+    ``--days``/``--rows``) instead of starting from an empty warehouse."""
     from sqlalchemy import text
 
     from sigmasight_pipeline.calendar import sessions_back
@@ -143,27 +146,29 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print) -> lis
     from sigmasight_pipeline.warehouse.writer import replace_partition
 
     home = workdir / "home"
-    url = run_scale.start_warehouse(home)
+    reuse = reuse and home.exists()
+    url = run_scale.start_warehouse(home, fresh=not reuse)
     engine = get_engine(url)
     try:
         days = sessions_back(DAY, n_days)
         frame = position_values_frame(n_rows, DAY)
         tables = _tables()
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            _create(conn, days)
-            _fill(conn, tables, days, frame)
-        t1 = time.perf_counter()
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-            for name in tables:
-                _index(conn, name)
-        t2 = time.perf_counter()
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        echo(f"  {len(tables)} tables × {n_days} days × {n_rows:,} rows: filled in "
-             f"{t1 - t0:.0f} s, keys and indexes built in {t2 - t1:.0f} s, vacuumed in "
-             f"{time.perf_counter() - t2:.0f} s")
+        if not reuse:
+            t0 = time.perf_counter()
+            with engine.begin() as conn:
+                _create(conn, days)
+                _fill(conn, tables, days, frame)
+            t1 = time.perf_counter()
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+                for name in tables:
+                    _index(conn, name)
+            t2 = time.perf_counter()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+            echo(f"  {len(tables)} tables × {n_days} days × {n_rows:,} rows: filled in "
+                 f"{t1 - t0:.0f} s, keys and indexes built in {t2 - t1:.0f} s, vacuumed in "
+                 f"{time.perf_counter() - t2:.0f} s")
 
         def size(name: str) -> float:
             with engine.connect() as conn:
@@ -211,8 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=run_scale.DEFAULT_WORKDIR / "partitions")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the replaces on the tables a previous run filled")
     args = parser.parse_args(argv)
-    rows = run(args.days, args.rows, args.repeat, args.workdir)
+    rows = run(args.days, args.rows, args.repeat, args.workdir, reuse=args.reuse)
     print("| replace of one day | rows/s (best) | rows/s (median) | vs ≥ 400,000 |")
     print("|---|---:|---:|---|")
     for r in rows:
