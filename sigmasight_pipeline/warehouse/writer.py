@@ -99,8 +99,10 @@ _NULL = b"\xff\xff\xff\xff"
 #: days and microseconds between 0001-01-01 / 1970-01-01 and PostgreSQL's 2000-01-01 epoch
 _PG_EPOCH_ORDINAL = dt.date(2000, 1, 1).toordinal()
 _PG_EPOCH_UNIX_US = 946_684_800_000_000
-#: rows per COPY data block: the server inserts one block while the next is assembled
-_BLOCK_ROWS = 32_768
+#: rows per COPY data block: the server inserts one block while the next is encoded
+_BLOCK_ROWS = 16_384
+#: types encoded as numpy arrays (:class:`_Fixed`) when a block has no NULL in the column
+_FIXED_WIDTH = {"uuid", "float8", "int2", "int4", "int8", "date", "timestamptz"}
 
 
 class _Fixed:
@@ -116,13 +118,19 @@ def _fields(dtype: str, values: np.ndarray, null: np.ndarray) -> _Fixed | list[b
     length and value, or the NULL marker."""
     if not null.any():
         return _Fixed(dtype, values)
-    rec = np.empty(len(values), dtype=[("n", ">i4"), ("v", dtype)])
-    rec["n"] = rec.dtype["v"].itemsize
-    rec["v"] = values
+    return _field_list(_Fixed(dtype, values), null)
+
+
+def _field_list(col: _Fixed, null: np.ndarray | None = None) -> list[bytes]:
+    """Each row's field of a fixed-width column (NULL where ``null``)."""
+    rec = np.empty(len(col.values), dtype=[("n", ">i4"), ("v", col.dtype)])
+    rec["n"] = col.dtype.itemsize
+    rec["v"] = col.values
     blob, size = rec.tobytes(), rec.itemsize
     out = [blob[i:i + size] for i in range(0, len(blob), size)]
-    for i in np.flatnonzero(null).tolist():
-        out[i] = _NULL
+    if null is not None:
+        for i in np.flatnonzero(null).tolist():
+            out[i] = _NULL
     return out
 
 
@@ -315,61 +323,61 @@ def _encode(cur, pg_type: str, series: pd.Series) -> _Fixed | list[bytes]:
     return _dumped(cur, pg_type, _ints(series)) if fields is None else fields
 
 
-def _binary_blocks(columns: list[_Fixed | list[bytes]], n: int) -> Iterable[bytes]:
-    """The COPY stream of ``n`` rows of encoded ``columns`` (fixed-width ones first, in
-    this order), in blocks of ``_BLOCK_ROWS`` rows: the rows' fixed-width prefix (field
-    count, then length and value of each) is one numpy record array; the other fields are
-    spliced in after each row's prefix."""
-    fixed = [c for c in columns if isinstance(c, _Fixed)]
-    varying = [c for c in columns if not isinstance(c, _Fixed)]
+def _binary_block(columns: list[_Fixed | list[bytes]], n: int) -> bytes:
+    """``n`` rows of encoded ``columns`` in COPY's binary format: each row's leading
+    fixed-width fields (field count, then length and value of each) come from one numpy
+    record array; the fields after the first varying one are spliced in row by row."""
+    lead = 0
+    while lead < len(columns) and isinstance(columns[lead], _Fixed):
+        lead += 1
     layout = [("count", ">i2")]
-    for i, col in enumerate(fixed):
+    for i, col in enumerate(columns[:lead]):
         layout += [(f"n{i}", ">i4"), (f"v{i}", col.dtype)]
     prefix = np.empty(n, dtype=layout)
     prefix["count"] = len(columns)
-    for i, col in enumerate(fixed):
+    for i, col in enumerate(columns[:lead]):
         prefix[f"n{i}"] = col.dtype.itemsize
         prefix[f"v{i}"] = col.values
-    size, stride = prefix.itemsize, 1 + len(varying)
-    yield _SIGNATURE
-    for start in range(0, n, _BLOCK_ROWS):
-        stop = min(n, start + _BLOCK_ROWS)
-        blob = prefix[start:stop].tobytes()
-        if not varying:
-            yield blob
-            continue
-        parts: list[bytes] = [b""] * ((stop - start) * stride)
-        parts[0::stride] = [blob[i:i + size] for i in range(0, len(blob), size)]
-        for j, col in enumerate(varying, start=1):
-            parts[j::stride] = col[start:stop]
-        yield b"".join(parts)
-    yield _TRAILER
+    blob = prefix.tobytes()
+    rest = [_field_list(c) if isinstance(c, _Fixed) else c for c in columns[lead:]]
+    if not rest:
+        return blob
+    size, stride = prefix.itemsize, 1 + len(rest)
+    parts: list[bytes] = [b""] * (n * stride)
+    parts[0::stride] = [blob[i:i + size] for i in range(0, len(blob), size)]
+    for j, col in enumerate(rest, start=1):
+        parts[j::stride] = col
+    return b"".join(parts)
 
 
 def _copy(conn: Connection, qualified: str, table: Table, frame: pd.DataFrame,
           columns: Sequence[str]) -> int:
     """COPY ``frame[columns]`` into ``qualified`` (``table``'s columns) in the transaction.
 
-    Binary format, built here a column at a time (numpy for fixed-width types, each
-    distinct text once) and sent in large blocks: psycopg's ``write_row`` cost ~1 s per
-    100,000 rows. A column of a type without an encoder sends the write as text rows.
+    Binary format, encoded here a column at a time (numpy for fixed-width types, each
+    distinct text once) and sent in blocks of rows: the server inserts a block while the
+    next is encoded. A column of a type without an encoder sends the write as text rows.
     """
-    pg_types = [_binary_encoder(table.c[c]) for c in columns]
+    pg_types = {c: _binary_encoder(table.c[c]) for c in columns}
     raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
-    if any(t is None for t in pg_types):
+    if any(t is None for t in pg_types.values()):
         cols = ", ".join(f'"{c}"' for c in columns)
         with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
             for row in _rows(table, frame, columns):
                 copy.write_row(row)
         return len(frame)
-    with raw.cursor() as cur:
-        encoded = {c: _encode(cur, t, frame[c]) for c, t in zip(columns, pg_types, strict=True)}
-        # the server reads fields in the COPY's column list order: fixed-width first
-        order = sorted(columns, key=lambda c: not isinstance(encoded[c], _Fixed))
-        cols = ", ".join(f'"{c}"' for c in order)
-        with cur.copy(f"COPY {qualified} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-            for block in _binary_blocks([encoded[c] for c in order], len(frame)):
-                copy.write(block)
+    # the server reads fields in the COPY's column order: fixed-width types first, NOT
+    # NULL ones before the others, so that most rows start with a numpy-built run
+    order = sorted(columns, key=lambda c: (pg_types[c] not in _FIXED_WIDTH, table.c[c].nullable))
+    cols = ", ".join(f'"{c}"' for c in order)
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {qualified} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_SIGNATURE)
+        for start in range(0, len(frame), _BLOCK_ROWS):
+            block = frame.iloc[start:start + _BLOCK_ROWS]
+            copy.write(_binary_block([_encode(cur, pg_types[c], block[c]) for c in order],
+                                     len(block)))
+        copy.write(_TRAILER)
     return len(frame)
 
 
