@@ -3,16 +3,23 @@
 
     python -m benchmarks.bench_partitions [--days 250] [--rows 100000] [--repeat 3]
 
-Own embedded PostgreSQL under ``$SIGMASIGHT_BENCH_DIR/partitions``. Three copies of
-``sigmasight.position_values`` (``LIKE … INCLUDING ALL``: same columns, primary key
-(date, position_id) and portfolio index) are filled with the same ``--days`` days
-(server-side ``INSERT … SELECT`` of one generated day with the date shifted), then the last
-day is replaced ``--repeat`` times, each in one transaction, timed:
+Own embedded PostgreSQL under ``$SIGMASIGHT_BENCH_DIR/partitions``. Two copies of
+``sigmasight.position_values`` (same columns and defaults; primary key (date, position_id)
+and the (portfolio_id, date) index, as the product's table), one plain and one
+partitioned by day, are filled with the same ``--days`` days: the last day is generated
+and written by ``replace_partition``, the others are one server-side ``INSERT … SELECT``
+of it over ``unnest`` of the dates (new position ids), the partitioned copy one
+``INSERT … SELECT *`` of the plain one; the keys and indexes are built after the fill
+(a sort per index, not 25 M index inserts). Then the last day is replaced ``--repeat``
+times per variant (variants interleaved), each in one transaction, timed:
 
 - ``plain``: the product's ``replace_partition`` (advisory lock, DELETE of the day, COPY);
-- ``partitioned, DELETE``: the same call on a table partitioned by day (the DELETE is
-  pruned to one partition);
-- ``partitioned, TRUNCATE``: lock, ``TRUNCATE`` of the day's partition, the same COPY.
+- ``partitioned, DELETE``: the same call on the partitioned table (the DELETE is pruned to
+  the day's partition);
+- ``partitioned, TRUNCATE``: lock, ``TRUNCATE`` of the day's partition, the same COPY;
+- ``partitioned, swap``: COPY into a new table without indexes, its key and index built
+  (a sort each), then lock, detach and drop the day's partition and attach the new one
+  (a CHECK constraint equal to the partition bound spares the validating scan).
 
 Target (issue 16): ≥ 400,000 rows/s.
 """
@@ -24,6 +31,7 @@ import datetime as dt
 import os
 import statistics
 import time
+import uuid
 from pathlib import Path
 
 from benchmarks import run_scale
@@ -31,6 +39,8 @@ from benchmarks.bench_originals import position_values_frame
 
 TARGET_ROWS_PER_S = 400_000.0
 DAY = dt.date(2025, 6, 30)
+S = "sigmasight"
+PLAIN, PART = "bench_pv_plain", "bench_pv_part"
 
 
 def _tables():
@@ -39,43 +49,55 @@ def _tables():
     from sigmasight_pipeline.warehouse import tables as t
 
     md = MetaData()
-    return {name: t.position_values.to_metadata(md, name=name)
-            for name in ("bench_pv_plain", "bench_pv_part_delete", "bench_pv_part_truncate")}
+    return {name: t.position_values.to_metadata(md, name=name) for name in (PLAIN, PART)}
+
+
+def _partition(name: str, day: dt.date) -> str:
+    return f"{name}_{day:%Y%m%d}"
+
+
+def _bounds(day: dt.date) -> str:
+    return f"FROM ('{day}') TO ('{day + dt.timedelta(days=1)}')"
 
 
 def _create(conn, days: list[dt.date]) -> None:
+    """Both tables without keys or indexes (built after the fill), a partition per day."""
     from sqlalchemy import text
 
-    s = "sigmasight"
-    conn.execute(text(f"CREATE TABLE {s}.bench_pv_plain "
-                      f"(LIKE {s}.position_values INCLUDING ALL)"))
-    for name in ("bench_pv_part_delete", "bench_pv_part_truncate"):
-        # LIKE copies the columns; keys and indexes are declared on the partitioned parent
-        conn.execute(text(f"CREATE TABLE {s}.{name} (LIKE {s}.position_values INCLUDING "
-                          "DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (date)"))
-        conn.execute(text(f"ALTER TABLE {s}.{name} ADD PRIMARY KEY (date, position_id)"))
-        conn.execute(text(f"CREATE INDEX ON {s}.{name} (portfolio_id, date)"))
-        for d in days:
-            conn.execute(text(f"CREATE TABLE {s}.{name}_{d:%Y%m%d} PARTITION OF {s}.{name} "
-                              f"FOR VALUES FROM ('{d}') TO ('{d + dt.timedelta(days=1)}')"))
+    like = f"(LIKE {S}.position_values INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    conn.execute(text(f"CREATE TABLE {S}.{PLAIN} {like}"))
+    conn.execute(text(f"CREATE TABLE {S}.{PART} {like} PARTITION BY RANGE (date)"))
+    for d in days:
+        conn.execute(text(f"CREATE TABLE {S}.{_partition(PART, d)} PARTITION OF {S}.{PART} "
+                          f"FOR VALUES {_bounds(d)}"))
 
 
-def _fill(conn, table, days: list[dt.date], frame) -> None:
-    """Every table gets the same rows: one day COPYed, the others copied server-side."""
+def _fill(conn, tables, days: list[dt.date], frame) -> None:
+    """The last day written by the product, the other days copied from it server-side."""
     from sqlalchemy import text
 
     from sigmasight_pipeline.warehouse.writer import replace_partition
 
-    replace_partition(conn, table, days[-1], frame)
-    cols = [c.name for c in table.columns]
-    select_cols = ", ".join("(date + :shift)::date" if c == "date" else
-                            ("gen_random_uuid()" if c == "position_id" else f'"{c}"')
+    plain = tables[PLAIN]
+    replace_partition(conn, plain, days[-1], frame)
+    cols = [c.name for c in plain.columns]
+    select_cols = ", ".join("d.day" if c == "date" else
+                            ("gen_random_uuid()" if c == "position_id" else f'src."{c}"')
                             for c in cols)
-    for d in days[:-1]:
-        conn.execute(text(f'INSERT INTO sigmasight.{table.name} ({", ".join(cols)}) '
-                          f"SELECT {select_cols} FROM sigmasight.{table.name} "
-                          f"WHERE date = :last"),
-                     {"shift": (d - days[-1]).days, "last": days[-1]})
+    names = ", ".join(f'"{c}"' for c in cols)
+    conn.execute(text(f"INSERT INTO {S}.{PLAIN} ({names}) SELECT {select_cols} "
+                      f"FROM {S}.{PLAIN} src CROSS JOIN unnest(CAST(:days AS date[])) d(day) "
+                      "WHERE src.date = :last"),
+                 {"days": days[:-1], "last": days[-1]})
+    conn.execute(text(f"INSERT INTO {S}.{PART} SELECT * FROM {S}.{PLAIN}"))
+
+
+def _index(conn, name: str) -> None:
+    """The product table's key and index (on a partitioned table: on every partition)."""
+    from sqlalchemy import text
+
+    conn.execute(text(f"ALTER TABLE {S}.{name} ADD PRIMARY KEY (date, position_id)"))
+    conn.execute(text(f"CREATE INDEX ON {S}.{name} (portfolio_id, date)"))
 
 
 def _replace_truncate(conn, table, day: dt.date, frame) -> int:
@@ -84,11 +106,39 @@ def _replace_truncate(conn, table, day: dt.date, frame) -> int:
     from sigmasight_pipeline.warehouse.writer import _copy, _known_columns, lock_partition
 
     lock_partition(conn, table, [day])
-    conn.execute(text(f"TRUNCATE sigmasight.{table.name}_{day:%Y%m%d}"))
-    return _copy(conn, f"sigmasight.{table.name}", table, frame, _known_columns(table, frame))
+    conn.execute(text(f"TRUNCATE {S}.{_partition(table.name, day)}"))
+    return _copy(conn, f"{S}.{table.name}", table, frame, _known_columns(table, frame))
 
 
-def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print) -> list[dict]:
+def _replace_swap(conn, table, day: dt.date, frame) -> int:
+    from sqlalchemy import text
+
+    from sigmasight_pipeline.warehouse.writer import _copy, _known_columns, lock_partition
+
+    # a new name each time: the swapped-in table keeps its index names after the rename
+    part = _partition(table.name, day)
+    new = f"{part}_{uuid.uuid4().hex[:8]}"
+    conn.execute(text(f"CREATE TABLE {S}.{new} (LIKE {S}.{table.name} INCLUDING DEFAULTS "
+                      "INCLUDING CONSTRAINTS)"))
+    n = _copy(conn, f"{S}.{new}", table, frame, _known_columns(table, frame))
+    conn.execute(text(f"ALTER TABLE {S}.{new} ADD PRIMARY KEY (date, position_id)"))
+    conn.execute(text(f"CREATE INDEX ON {S}.{new} (portfolio_id, date)"))
+    conn.execute(text(f"ALTER TABLE {S}.{new} ADD CONSTRAINT {new}_bound CHECK "
+                      f"(date >= '{day}' AND date < '{day + dt.timedelta(days=1)}')"))
+    lock_partition(conn, table, [day])
+    conn.execute(text(f"ALTER TABLE {S}.{table.name} DETACH PARTITION {S}.{part}"))
+    conn.execute(text(f"DROP TABLE {S}.{part}"))
+    conn.execute(text(f"ALTER TABLE {S}.{table.name} ATTACH PARTITION {S}.{new} "
+                      f"FOR VALUES {_bounds(day)}"))
+    conn.execute(text(f"ALTER TABLE {S}.{new} DROP CONSTRAINT {new}_bound"))
+    conn.execute(text(f"ALTER TABLE {S}.{new} RENAME TO {part}"))
+    return n
+
+
+def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
+        reuse: bool = False) -> list[dict]:
+    """The variants' timings; ``reuse`` keeps a previous run's filled tables (same
+    ``--days``/``--rows``) instead of starting from an empty warehouse."""
     from sqlalchemy import text
 
     from sigmasight_pipeline.calendar import sessions_back
@@ -96,51 +146,64 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print) -> lis
     from sigmasight_pipeline.warehouse.writer import replace_partition
 
     home = workdir / "home"
-    url = run_scale.start_warehouse(home)
+    reuse = reuse and home.exists()
+    url = run_scale.start_warehouse(home, fresh=not reuse)
     engine = get_engine(url)
     try:
         days = sessions_back(DAY, n_days)
         frame = position_values_frame(n_rows, DAY)
         tables = _tables()
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            _create(conn, days)
-        for table in tables.values():
+        if not reuse:
+            t0 = time.perf_counter()
             with engine.begin() as conn:
-                _fill(conn, table, days, frame)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-            sizes = {name: conn.execute(text(
-                "SELECT pg_total_relation_size(c.oid) FROM pg_class c WHERE relname = :n"),
-                {"n": name}).scalar() for name in tables}
-            part_sizes = {name: conn.execute(text(
-                "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits i "
-                "JOIN pg_class c ON c.oid = i.inhparent WHERE c.relname = :n"),
-                {"n": name}).scalar() for name in tables}
-        echo(f"  {len(tables)} tables × {n_days} days × {n_rows:,} rows filled in "
-             f"{time.perf_counter() - t0:.0f} s")
+                _create(conn, days)
+                _fill(conn, tables, days, frame)
+            t1 = time.perf_counter()
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+                for name in tables:
+                    _index(conn, name)
+            t2 = time.perf_counter()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+            echo(f"  {len(tables)} tables × {n_days} days × {n_rows:,} rows: filled in "
+                 f"{t1 - t0:.0f} s, keys and indexes built in {t2 - t1:.0f} s, vacuumed in "
+                 f"{time.perf_counter() - t2:.0f} s")
+
+        def size(name: str) -> float:
+            with engine.connect() as conn:
+                return conn.execute(text(
+                    "SELECT coalesce((SELECT sum(pg_total_relation_size(inhrelid)) "
+                    "FROM pg_inherits WHERE inhparent = CAST(:n AS regclass)), "
+                    "pg_total_relation_size(CAST(:n AS regclass)))"),
+                    {"n": f"{S}.{name}"}).scalar() / 2**20
+
         variants = [("plain table, replace_partition (lock, DELETE, COPY)",
-                     tables["bench_pv_plain"], replace_partition),
+                     tables[PLAIN], replace_partition),
                     ("partitioned by day, replace_partition (DELETE pruned to the day)",
-                     tables["bench_pv_part_delete"], replace_partition),
+                     tables[PART], replace_partition),
                     ("partitioned by day, lock + TRUNCATE of the day's partition + COPY",
-                     tables["bench_pv_part_truncate"], _replace_truncate)]
-        out = []
-        for what, table, fn in variants:
-            secs = []
-            for _ in range(repeat):
+                     tables[PART], _replace_truncate),
+                    ("partitioned by day, COPY into a new table + its indexes + swap",
+                     tables[PART], _replace_swap)]
+        secs: dict[str, list[float]] = {what: [] for what, _, _ in variants}
+        loads: dict[str, list[float]] = {what: [] for what, _, _ in variants}
+        for _ in range(repeat):  # interleaved: the machine's load drifts
+            for what, table, fn in variants:
                 t0 = time.perf_counter()
                 with engine.begin() as conn:
                     fn(conn, table, DAY, frame)
-                secs.append(time.perf_counter() - t0)
-            best, med = min(secs), statistics.median(secs)
-            size = (part_sizes[table.name] or sizes[table.name] or 0) / 2**20
+                secs[what].append(time.perf_counter() - t0)
+                loads[what].append(os.getloadavg()[0])
+        out = []
+        for what, table, _ in variants:
+            best, med = min(secs[what]), statistics.median(secs[what])
+            mb, load = size(table.name), statistics.mean(loads[what])
             out.append({"what": what, "rows": n_rows, "days": n_days, "best_s": best,
                         "median_s": med, "rows_per_s": n_rows / best,
-                        "rows_per_s_median": n_rows / med, "table_mb": size,
-                        "load": os.getloadavg()[0]})
+                        "rows_per_s_median": n_rows / med, "table_mb": mb, "load": load})
             echo(f"  {what}: best {best:.2f} s ({n_rows / best:,.0f} rows/s), median "
-                 f"{med:.2f} s; table {size:,.0f} MB; load {os.getloadavg()[0]:.1f}")
+                 f"{med:.2f} s; table {mb:,.0f} MB; load {load:.1f}")
         return out
     finally:
         run_scale.stop_warehouse(home)
@@ -153,8 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=run_scale.DEFAULT_WORKDIR / "partitions")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the replaces on the tables a previous run filled")
     args = parser.parse_args(argv)
-    rows = run(args.days, args.rows, args.repeat, args.workdir)
+    rows = run(args.days, args.rows, args.repeat, args.workdir, reuse=args.reuse)
     print("| replace of one day | rows/s (best) | rows/s (median) | vs ≥ 400,000 |")
     print("|---|---:|---:|---|")
     for r in rows:

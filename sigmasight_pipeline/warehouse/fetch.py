@@ -6,11 +6,18 @@ at scale. :func:`fetch_frame` runs the same SQLAlchemy query on the connection's
 cursor in binary mode (no text parsing of numbers, dates or arrays; same Python values)
 and builds the DataFrame from the tuples. UUID columns are cast to text in SQL, so ids
 arrive as ``str`` without a per-row conversion.
+
+Python's cyclic garbage collector is paused while the rows and the frame are built: a
+100,000-row read allocates some 200,000 tuples and lists (none in a reference cycle), and
+the collections they triggered, each traversing the young objects again, were half of a
+read's CPU time (0.47 → 0.23 s for a day of position values).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 from sqlalchemy import Text, cast
@@ -26,12 +33,24 @@ def uuid_as_text(column):
     return column
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (back on after, if it was on)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def fetch_rows(conn: Connection, query: Select) -> list[tuple]:
     """The rows of ``query`` as psycopg's tuples (binary results, ``conn``'s transaction)."""
     compiled = query.compile(dialect=conn.dialect,
                              compile_kwargs={"render_postcompile": True})
     raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
-    with raw.cursor(binary=True) as cur:
+    with raw.cursor(binary=True) as cur, _gc_paused():
         cur.execute(str(compiled), compiled.params)
         return cur.fetchall()
 
@@ -44,4 +63,6 @@ def fetch_frame(conn: Connection, query: Select, columns: Sequence[str] | None =
     ``datetime.date``, lists for arrays, dicts for JSON (the same as through SQLAlchemy).
     """
     names = list(columns) if columns is not None else [c.name for c in query.selected_columns]
-    return pd.DataFrame(fetch_rows(conn, query), columns=names)
+    rows = fetch_rows(conn, query)
+    with _gc_paused():
+        return pd.DataFrame(rows, columns=names)

@@ -9,10 +9,11 @@ same day queue on the lock instead of interleaving.
 ``merge_rows`` is for back-filled history (rows of many days for a few symbols): COPY
 into a temporary table, then INSERT … ON CONFLICT (primary key) DO UPDATE.
 
-Rows go over COPY in PostgreSQL's binary format, each column converted once as a whole
-(numpy NaN → NULL, ids as 16 bytes): no text to format here or parse on the server, about
-4× the text path at 100,000 rows. A column of a type without a binary converter below
-falls back to the text format for the whole write.
+Rows go over COPY in PostgreSQL's binary format, built here a column at a time (numpy
+for the fixed-width types, NaN → NULL, ids as 16 bytes; each distinct text encoded once)
+and sent in blocks of rows, not through psycopg's per-row ``write_row``: no text to format
+here or parse on the server. A column of a type without a binary encoder below falls back
+to the text format for the whole write.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from psycopg import pq
 from psycopg.types.json import Jsonb
-from psycopg.types.string import BytesBinaryDumper
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -90,35 +91,88 @@ def _rows(table: Table, frame: pd.DataFrame, columns: Sequence[str]) -> Iterable
 
 
 _TEXT_OID = 25
-#: binary COPY carries no types: the server reads each field with its column's receive
-#: function, so prebuilt binary values (uuid: 16 bytes, text[]: the array format) are sent
-#: through psycopg's C bytes dumper as they are
-_RAW = "bytea"
+#: the binary COPY stream's framing (PostgreSQL docs, "COPY: Binary Format"): 11-byte
+#: signature, flags, header-extension length; a field count of -1 ends it; length -1 is NULL
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+_TRAILER = b"\xff\xff"
+_NULL = b"\xff\xff\xff\xff"
+#: days and microseconds between 0001-01-01 / 1970-01-01 and PostgreSQL's 2000-01-01 epoch
+_PG_EPOCH_ORDINAL = dt.date(2000, 1, 1).toordinal()
+_PG_EPOCH_UNIX_US = 946_684_800_000_000
+#: rows per COPY data block: the server inserts one block while the next is encoded
+_BLOCK_ROWS = 16_384
+#: types encoded as numpy arrays (:class:`_Fixed`) when a block has no NULL in the column
+_FIXED_WIDTH = {"uuid", "float8", "int2", "int4", "int8", "date", "timestamptz"}
 
 
-def _uuids(series: pd.Series) -> list[Any]:
-    """uuid values as their 16 bytes (None for missing), from ``uuid.UUID`` or strings."""
+class _Fixed:
+    """A column without NULLs of one fixed-width binary type: ``values`` as a numpy array
+    of the big-endian type ``dtype`` (e.g. ``>f8``; ``V16`` for uuids' 16 bytes)."""
+
+    def __init__(self, dtype: str, values: np.ndarray):
+        self.dtype, self.values = np.dtype(dtype), values
+
+
+def _fields(dtype: str, values: np.ndarray, null: np.ndarray) -> _Fixed | list[bytes]:
+    """Fixed-width values as one column, or (with NULLs) as each row's field: 4-byte
+    length and value, or the NULL marker."""
+    if not null.any():
+        return _Fixed(dtype, values)
+    return _field_list(_Fixed(dtype, values), null)
+
+
+def _field_list(col: _Fixed, null: np.ndarray | None = None) -> list[bytes]:
+    """Each row's field of a fixed-width column (NULL where ``null``)."""
+    rec = np.empty(len(col.values), dtype=[("n", ">i4"), ("v", col.dtype)])
+    rec["n"] = col.dtype.itemsize
+    rec["v"] = col.values
+    blob, size = rec.tobytes(), rec.itemsize
+    out = [blob[i:i + size] for i in range(0, len(blob), size)]
+    if null is not None:
+        for i in np.flatnonzero(null).tolist():
+            out[i] = _NULL
+    return out
+
+
+def _with_length(encoded: list[bytes | None]) -> list[bytes]:
+    return [_NULL if b is None else struct.pack("!i", len(b)) + b for b in encoded]
+
+
+def _deduplicated(values: np.ndarray, encode) -> list[bytes]:
+    """Each value's field, ``encode``-d (to bytes) once per distinct value: symbols, sources
+    and flags repeat a handful of values over 100,000 rows. None is NULL."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    fields = np.empty(len(uniques) + 1, dtype=object)
+    fields[:-1] = _with_length([encode(u) for u in uniques])
+    fields[-1] = _NULL  # code -1
+    return fields[codes].tolist()
+
+
+def _uuids(series: pd.Series) -> _Fixed | list[bytes]:
+    """uuid values (16 bytes; None/NaN is NULL), from ``uuid.UUID`` or strings."""
     values = series.tolist()
-    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    null = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values],
+                    dtype=bool)
+    present = [v for v, missing in zip(values, null.tolist(), strict=True) if not missing]
     if present and all(type(v) is str and len(v) == 36 for v in present):
         try:  # one hex decode for the whole column
             blob = bytes.fromhex("".join(present).replace("-", ""))
         except ValueError:
             blob = b""
-        if len(blob) == 16 * len(present):
-            chunks = iter([blob[i:i + 16] for i in range(0, len(blob), 16)])
-            if len(present) == len(values):
-                return list(chunks)
-            return [None if v is None or isinstance(v, float) else next(chunks) for v in values]
-    return [None if v is None or (isinstance(v, float) and math.isnan(v))
-            else (v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))).bytes for v in values]
+    else:
+        blob = b""
+    if len(blob) != 16 * len(present):
+        blob = b"".join((v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))).bytes
+                        for v in present)
+    ids = np.zeros(len(values), dtype="V16")
+    ids[~null] = np.frombuffer(blob, dtype="V16")
+    return _fields("V16", ids, null)
 
 
-def _floats(series: pd.Series) -> list[Any]:
+def _floats(series: pd.Series) -> _Fixed | list[bytes]:
+    """float8 bit for bit (-0.0, ±inf and subnormals kept); NaN (and None) is NULL."""
     arr = pd.to_numeric(series, errors="raise").to_numpy(dtype="float64", na_value=np.nan)
-    out = arr.astype(object)
-    out[np.isnan(arr)] = None
-    return out.tolist()
+    return _fields(">f8", arr, np.isnan(arr))
 
 
 def _ints(series: pd.Series) -> list[Any]:
@@ -128,24 +182,62 @@ def _ints(series: pd.Series) -> list[Any]:
             else int(v) for v in series.tolist()]
 
 
-def _texts(series: pd.Series) -> list[Any]:
+def _int_fields(series: pd.Series, pg_type: str) -> _Fixed | list[bytes] | None:
+    """int2/int4/int8 values as :func:`_ints` gives them (None is NULL); None when one is
+    out of the type's range, for psycopg's dumper to refuse as it always did."""
+    if pd.api.types.is_integer_dtype(series.dtype) and not series.hasnans:
+        arr, null = series.to_numpy(dtype="int64"), np.zeros(len(series), dtype=bool)
+    else:
+        values = _ints(series)
+        null = np.array([v is None for v in values], dtype=bool)
+        try:
+            arr = np.array([0 if v is None else v for v in values], dtype="int64")
+        except OverflowError:
+            return None
+    bits = {"int2": 16, "int4": 32, "int8": 64}[pg_type]
+    info = np.iinfo(f"int{bits}")
+    if len(arr) and (arr.min() < info.min or arr.max() > info.max):
+        return None
+    return _fields(f">i{bits // 8}", arr, null)
+
+
+def _texts(series: pd.Series, encoding: str) -> list[bytes]:
     if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
-        return series.to_numpy(dtype=object, na_value=None).tolist()
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-            else v if isinstance(v, str) else str(_to_python(v)) for v in series.tolist()]
+        values = series.to_numpy(dtype=object, na_value=None)
+    else:
+        values = np.empty(len(series), dtype=object)
+        values[:] = [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+                     else v if isinstance(v, str) else str(_to_python(v))
+                     for v in series.tolist()]
+    return _deduplicated(values, lambda v: v.encode(encoding))
 
 
-def _dates(series: pd.Series) -> list[Any]:
-    values = series.tolist()
-    if all(type(v) is dt.date for v in values):
-        return values
-    ts = pd.to_datetime(series, errors="raise")
-    return [None if pd.isna(v) else v.date() for v in ts]
+def _dates(series: pd.Series) -> _Fixed | list[bytes]:
+    """Days since 2000-01-01 (``datetime.date`` values, or anything pandas reads as
+    timestamps: their calendar date); None/NaT is NULL."""
+    if pd.api.types.is_datetime64_dtype(series.dtype):  # tz-naive: floor to the day
+        days = series.to_numpy().astype("datetime64[D]")
+        null = np.isnat(days)
+        ordinals = days.astype("int64") + dt.date(1970, 1, 1).toordinal()
+    else:
+        values = series.tolist()
+        if not all(type(v) is dt.date for v in values):
+            ts = pd.to_datetime(series, errors="raise")
+            values = [None if pd.isna(v) else v.date() for v in ts]
+        objects = np.empty(len(values), dtype=object)
+        objects[:] = values
+        codes, uniques = pd.factorize(objects, use_na_sentinel=True)
+        null = codes < 0
+        ordinals = np.array([d.toordinal() for d in uniques] + [0], dtype="int64")[codes]
+    return _fields(">i4", ordinals - _PG_EPOCH_ORDINAL, null)
 
 
-def _timestamps(series: pd.Series) -> list[Any]:
+def _timestamps(series: pd.Series) -> _Fixed | list[bytes]:
+    """Microseconds since 2000-01-01 UTC (nanoseconds dropped, as ``to_pydatetime``)."""
     ts = pd.to_datetime(series, errors="raise", utc=True)
-    return [None if pd.isna(v) else v.to_pydatetime() for v in ts]
+    us = ts.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    null = np.isnat(us)
+    return _fields(">i8", us.astype("int64") - _PG_EPOCH_UNIX_US, null)
 
 
 def _text_array_binary(items: tuple[str, ...]) -> bytes:
@@ -157,20 +249,20 @@ def _text_array_binary(items: tuple[str, ...]) -> bytes:
     return head + body
 
 
-def _text_arrays(series: pd.Series) -> list[Any]:
+def _text_arrays(series: pd.Series) -> list[bytes]:
     """text[] values (lists, tuples, arrays; a str is one element) in the binary format;
     flags repeat a handful of distinct lists, each encoded once."""
     cache: dict[tuple, bytes] = {}
     out = []
     for v in series.tolist():
         if v is None or (isinstance(v, float) and math.isnan(v)):
-            out.append(None)
+            out.append(_NULL)
             continue
-        key = (v,) if isinstance(v, str) else tuple(str(x) for x in v)
-        enc = cache.get(key)
-        if enc is None:
-            enc = cache[key] = _text_array_binary(key)
-        out.append(enc)
+        key = (v,) if isinstance(v, str) else tuple(map(str, v))
+        field = cache.get(key)
+        if field is None:
+            field = cache[key] = _with_length([_text_array_binary(key)])[0]
+        out.append(field)
     return out
 
 
@@ -183,44 +275,109 @@ def _bools(series: pd.Series) -> list[Any]:
             else bool(v) for v in series.tolist()]
 
 
-def _binary_converter(column) -> tuple[str, Any] | None:
-    """(PostgreSQL type name, whole-column converter) for COPY's binary format, or None."""
+def _dumped(cur, pg_type: str, values: list[Any]) -> list[bytes]:
+    """Each value through psycopg's binary dumper of ``pg_type`` (None is NULL)."""
+    dumper = cur.adapters.get_dumper_by_oid(cur.adapters.types[pg_type].oid,
+                                            pq.Format.BINARY)(object, cur)
+    return _with_length([None if v is None else bytes(dumper.dump(v)) for v in values])
+
+
+def _binary_encoder(column) -> str | None:
+    """The PostgreSQL type of ``column`` that COPY's binary format is built for here (its
+    encoder in :func:`_encode`), or None (then the write falls back to the text format)."""
     kind = column.type
     if isinstance(kind, ARRAY):
         text_items = isinstance(kind.item_type, String) and not kind.item_type.length
-        return (_RAW, _text_arrays) if text_items and kind.dimensions in (None, 1) else None
-    for sa_type, pg_type, convert in (
-        (UUID, _RAW, _uuids), (JSONB, "jsonb", _jsons), (Float, "float8", _floats),
-        (BigInteger, "int8", _ints), (SmallInteger, "int2", _ints), (Integer, "int4", _ints),
-        (Boolean, "bool", _bools), (DateTime, "timestamptz", _timestamps),
-        (Date, "date", _dates), (String, "text", _texts),
+        return "text[]" if text_items and kind.dimensions in (None, 1) else None
+    for sa_type, pg_type in (
+        (UUID, "uuid"), (JSONB, "jsonb"), (Float, "float8"), (BigInteger, "int8"),
+        (SmallInteger, "int2"), (Integer, "int4"), (Boolean, "bool"),
+        (DateTime, "timestamptz"), (Date, "date"), (String, "text"),
     ):
         if isinstance(kind, sa_type):
             if sa_type is DateTime and not kind.timezone:
                 return None
-            return pg_type, convert
+            return pg_type
     return None
+
+
+def _encode(cur, pg_type: str, series: pd.Series) -> _Fixed | list[bytes]:
+    """A whole column in COPY's binary format."""
+    if pg_type == "uuid":
+        return _uuids(series)
+    if pg_type == "float8":
+        return _floats(series)
+    if pg_type == "date":
+        return _dates(series)
+    if pg_type == "timestamptz":
+        return _timestamps(series)
+    if pg_type == "text":
+        return _texts(series, cur.connection.info.encoding)
+    if pg_type == "text[]":
+        return _text_arrays(series)
+    if pg_type == "jsonb":
+        return _dumped(cur, pg_type, _jsons(series))
+    if pg_type == "bool":
+        return _dumped(cur, pg_type, _bools(series))
+    fields = _int_fields(series, pg_type)
+    return _dumped(cur, pg_type, _ints(series)) if fields is None else fields
+
+
+def _binary_block(columns: list[_Fixed | list[bytes]], n: int) -> bytes:
+    """``n`` rows of encoded ``columns`` in COPY's binary format: each row's leading
+    fixed-width fields (field count, then length and value of each) come from one numpy
+    record array; the fields after the first varying one are spliced in row by row."""
+    lead = 0
+    while lead < len(columns) and isinstance(columns[lead], _Fixed):
+        lead += 1
+    layout = [("count", ">i2")]
+    for i, col in enumerate(columns[:lead]):
+        layout += [(f"n{i}", ">i4"), (f"v{i}", col.dtype)]
+    prefix = np.empty(n, dtype=layout)
+    prefix["count"] = len(columns)
+    for i, col in enumerate(columns[:lead]):
+        prefix[f"n{i}"] = col.dtype.itemsize
+        prefix[f"v{i}"] = col.values
+    blob = prefix.tobytes()
+    rest = [_field_list(c) if isinstance(c, _Fixed) else c for c in columns[lead:]]
+    if not rest:
+        return blob
+    size, stride = prefix.itemsize, 1 + len(rest)
+    parts: list[bytes] = [b""] * (n * stride)
+    parts[0::stride] = [blob[i:i + size] for i in range(0, len(blob), size)]
+    for j, col in enumerate(rest, start=1):
+        parts[j::stride] = col
+    return b"".join(parts)
 
 
 def _copy(conn: Connection, qualified: str, table: Table, frame: pd.DataFrame,
           columns: Sequence[str]) -> int:
-    """COPY ``frame[columns]`` into ``qualified`` (``table``'s columns) in the transaction."""
-    converters = [_binary_converter(table.c[c]) for c in columns]
-    cols = ", ".join(f'"{c}"' for c in columns)
+    """COPY ``frame[columns]`` into ``qualified`` (``table``'s columns) in the transaction.
+
+    Binary format, encoded here a column at a time (numpy for fixed-width types, each
+    distinct text once) and sent in blocks of rows: the server inserts a block while the
+    next is encoded. A column of a type without an encoder sends the write as text rows.
+    """
+    pg_types = {c: _binary_encoder(table.c[c]) for c in columns}
     raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
-    if any(conv is None for conv in converters):
+    if any(t is None for t in pg_types.values()):
+        cols = ", ".join(f'"{c}"' for c in columns)
         with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
             for row in _rows(table, frame, columns):
                 copy.write_row(row)
         return len(frame)
-    values = [convert(frame[c]) for c, (_, convert) in zip(columns, converters, strict=True)]
-    with raw.cursor() as cur:
-        # bytes by psycopg's C dumper (the default for bytea is a Python DB-API wrapper)
-        cur.adapters.register_dumper(None, BytesBinaryDumper)
-        with cur.copy(f"COPY {qualified} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types([pg_type for pg_type, _ in converters])
-            for row in zip(*values, strict=True):
-                copy.write_row(row)
+    # the server reads fields in the COPY's column order: fixed-width types first, NOT
+    # NULL ones before the others, so that most rows start with a numpy-built run
+    order = sorted(columns, key=lambda c: (pg_types[c] not in _FIXED_WIDTH, table.c[c].nullable))
+    cols = ", ".join(f'"{c}"' for c in order)
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {qualified} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_SIGNATURE)
+        for start in range(0, len(frame), _BLOCK_ROWS):
+            block = frame.iloc[start:start + _BLOCK_ROWS]
+            copy.write(_binary_block([_encode(cur, pg_types[c], block[c]) for c in order],
+                                     len(block)))
+        copy.write(_TRAILER)
     return len(frame)
 
 
@@ -260,7 +417,8 @@ def replace_partition(
     days = [days] if isinstance(days, dt.date) else list(days)
     scope = dict(scope or {})
     if len(frame):
-        stray = set(pd.to_datetime(frame["date"]).dt.date) - set(days)
+        # each distinct date converted once (100,000 rows hold one or a few)
+        stray = set(pd.to_datetime(pd.Series(pd.unique(frame["date"]))).dt.date) - set(days)
         if stray:
             raise ValueError(f"{table.name}: rows for {sorted(stray)} outside the partition {days}")
         for col, val in scope.items():
