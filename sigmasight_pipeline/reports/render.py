@@ -12,7 +12,7 @@ from .chart import render_chart
 from .csv_report import render_csv
 from .document import build_document, portfolios_to_report
 from .files import WrittenFile, atomic_write, portfolio_slugs, report_path
-from .inputs import ReportInputs, split_inputs
+from .inputs import ReportInputs, shared_values, split_inputs
 from .json_report import render_json
 from .markdown import render_markdown
 
@@ -92,7 +92,7 @@ def write_day(inputs: ReportInputs, reports_dir: Path, workers: int = 1
         return render_portfolios(inputs, ports, slugs, reports_dir)
     n = min(len(ports), workers * CHUNKS_PER_WORKER)
     chunks = [ports[i * len(ports) // n:(i + 1) * len(ports) // n] for i in range(n)]
-    parts = split_inputs(inputs, [[p["portfolio_id"] for p in c] for c in chunks])
+    parts = split_inputs(shared_values(inputs), [[p["portfolio_id"] for p in c] for c in chunks])
     # spawn, not fork: the caller may hold database connections and Dagster's threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         done = pool.map(render_portfolios, parts, chunks, [slugs] * n, [reports_dir] * n)
