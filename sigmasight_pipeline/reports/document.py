@@ -104,6 +104,8 @@ def _missing(value: Any) -> bool:
 
 def num(value: Any, dp: int = OTHER_DP) -> float | None:
     """A float rounded to ``dp`` decimals (None for missing; never -0.0)."""
+    if type(value) is float:  # most values: x - x is 0.0 unless x is NaN or infinite
+        return round(value, dp) + 0.0 if value - value == 0.0 else None
     if _missing(value):
         return None
     x = float(value)

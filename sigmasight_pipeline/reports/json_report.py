@@ -58,92 +58,53 @@ def dumps_indent2(doc) -> str:
     """``json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)``, byte for byte,
     for documents of dict / list / str / int / float / bool / None with str keys (anything
     else raises :class:`_Unusual`). The standard library's encoder is pure Python once
-    ``indent`` is set (a generator per container): a third of a report set's rendering.
-    Scalars are encoded inline in their container's loop (no call per value) and each
-    member's text is appended as one string."""
+    ``indent`` is set (a generator per container): a third of a report set's rendering."""
     out: list[str] = []
-    t = type(doc)
-    if t is dict:
-        _encode_dict(doc, "\n", out)
-    elif t is list or t is tuple:
-        _encode_list(doc, "\n", out)
-    else:
-        out.append(_scalar(doc, t))
+    _encode(doc, "\n", out)
     return "".join(out)
 
 
-def _scalar(o, t) -> str:
-    """A scalar's JSON text (raises :class:`_Unusual` for any other type)."""
+def _encode(o, newline: str, out: list[str]) -> None:  # noqa: C901 - one dispatch
+    t = type(o)
     if t is str:
-        return encode_basestring(o)
-    if t is float:
+        out.append(encode_basestring(o))
+    elif t is float:
         if o != o or o == _INF or o == -_INF:
             raise _Unusual  # the standard library raises its ValueError
-        return float.__repr__(o)
-    if o is None:
-        return "null"
-    if o is True:
-        return "true"
-    if o is False:
-        return "false"
-    if t is int:
-        return int.__repr__(o)
-    raise _Unusual
-
-
-#: '"key": ' of the keys met so far (documents repeat the same few hundred keys)
-_KEYS: dict[str, str] = {}
-_KEYS_MAX = 10_000
-
-
-def _key(k) -> str:
-    text = _KEYS.get(k)
-    if text is None:
-        if type(k) is not str:
-            raise _Unusual
-        text = encode_basestring(k) + ": "
-        if len(_KEYS) < _KEYS_MAX:
-            _KEYS[k] = text
-    return text
-
-
-def _encode_dict(o: dict, newline: str, out: list[str]) -> None:
-    if not o:
-        out.append("{}")
-        return
-    inner = newline + "  "
-    sep = "{" + inner
-    for k, v in o.items():
-        t = type(v)
-        if t is str:
-            out.append(sep + _key(k) + encode_basestring(v))
-        elif t is dict:
-            out.append(sep + _key(k))
-            _encode_dict(v, inner, out)
-        elif t is list or t is tuple:
-            out.append(sep + _key(k))
-            _encode_list(v, inner, out)
-        else:
-            out.append(sep + _key(k) + _scalar(v, t))
-        sep = "," + inner
-    out.append(newline + "}")
-
-
-def _encode_list(o, newline: str, out: list[str]) -> None:
-    if not o:
-        out.append("[]")
-        return
-    inner = newline + "  "
-    sep = "[" + inner
-    for v in o:
-        t = type(v)
-        if t is dict:
+        out.append(float.__repr__(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif t is int:
+        out.append(int.__repr__(o))
+    elif t is dict:
+        if not o:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for k, v in o.items():
+            if type(k) is not str:
+                raise _Unusual
             out.append(sep)
-            _encode_dict(v, inner, out)
-        elif t is list or t is tuple:
+            out.append(encode_basestring(k))
+            out.append(": ")
+            _encode(v, inner, out)
+            sep = "," + inner
+        out.append(newline + "}")
+    elif t is list or t is tuple:
+        if not o:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        sep = "[" + inner
+        for v in o:
             out.append(sep)
-            _encode_list(v, inner, out)
-        else:
-            out.append(sep + _scalar(v, t))
-        sep = "," + inner
-    out.append(newline + "]")
+            _encode(v, inner, out)
+            sep = "," + inner
+        out.append(newline + "]")
+    else:
+        raise _Unusual
