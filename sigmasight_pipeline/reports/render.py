@@ -77,6 +77,10 @@ def render_portfolios(inputs: ReportInputs, ports: list[dict], slugs: dict[str, 
             for port, doc, files, seconds in rendered]
 
 
+def _started() -> None:
+    """Nothing: a task that has a worker process start (and import this module) early."""
+
+
 def write_day(inputs: ReportInputs, reports_dir: Path, workers: int = 1
               ) -> list[PortfolioReport]:
     """Render and atomically write every portfolio's report set for ``inputs.day``.
@@ -92,8 +96,12 @@ def write_day(inputs: ReportInputs, reports_dir: Path, workers: int = 1
         return render_portfolios(inputs, ports, slugs, reports_dir)
     n = min(len(ports), workers * CHUNKS_PER_WORKER)
     chunks = [ports[i * len(ports) // n:(i + 1) * len(ports) // n] for i in range(n)]
-    parts = split_inputs(shared_values(inputs), [[p["portfolio_id"] for p in c] for c in chunks])
     # spawn, not fork: the caller may hold database connections and Dagster's threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # the workers start (a process and its imports: ~1 s each) while the day is split
+        for _ in range(workers):
+            pool.submit(_started)
+        parts = split_inputs(shared_values(inputs),
+                             [[p["portfolio_id"] for p in c] for c in chunks])
         done = pool.map(render_portfolios, parts, chunks, [slugs] * n, [reports_dir] * n)
         return [r for part in done for r in part]
