@@ -71,8 +71,8 @@ class ReportInputs:
         return self.tables[name]
 
     def rows(self, name: str, portfolio_id: str) -> list[dict]:
-        """``for_portfolio(name, portfolio_id).to_dict("records")``: fresh dicts, the frame's
-        order and values."""
+        """The rows of table ``name`` for the portfolio (every row of a table without
+        ``portfolio_id``) as fresh dicts (``to_dict("records")``), in the frame's order."""
         frame = self.tables[name]
         if "portfolio_id" not in frame.columns:
             return frame.to_dict("records")
@@ -91,12 +91,6 @@ class ReportInputs:
         if hit is None or hit[0] is not frame:  # the frame is kept: an id is never reused
             hit = self._indexes[(id(frame), column)] = (frame, _RowIndex(frame, column))
         return hit[1].rows(keys, with_null)
-
-    def for_portfolio(self, name: str, portfolio_id: str) -> pd.DataFrame:
-        frame = self.tables[name]
-        if "portfolio_id" in frame.columns:
-            return frame[frame["portfolio_id"] == portfolio_id]
-        return frame
 
 
 def frame_rows(frame: pd.DataFrame, column: str, keys: Iterable,
