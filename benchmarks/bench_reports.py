@@ -48,6 +48,13 @@ def _has_day(url: str, day: dt.date, portfolios: int) -> bool:
     return n == portfolios
 
 
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process and its waited-for children (the workers)."""
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _digests(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
@@ -85,15 +92,16 @@ def run(portfolios: int, positions: int, day: dt.date, workdir: Path, workers: i
 
         profiler = Profiler(interval=0.005)
         profiler.start()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_s()
     written = write_day(inputs, out_a, workers=workers)
-    render_s = time.perf_counter() - t0
+    render_s, render_cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
     if profiler:
         profiler.stop()
         profile.parent.mkdir(parents=True, exist_ok=True)
         profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
     echo(f"  write_day ({workers} worker(s)): {len(written):,} portfolios × 4 files in "
-         f"{render_s:.1f} s ({render_s / max(len(written), 1) * 1e3:.1f} ms a portfolio)")
+         f"{render_s:.1f} s ({render_s / max(len(written), 1) * 1e3:.1f} ms a portfolio); CPU "
+         f"{render_cpu_s:.1f} s ({render_cpu_s / max(len(written), 1) * 1e3:.1f} ms a portfolio)")
     t0 = time.perf_counter()
     write_day(inputs, out_b, workers=workers)
     rerun_s = time.perf_counter() - t0
@@ -114,7 +122,8 @@ def run(portfolios: int, positions: int, day: dt.date, workdir: Path, workers: i
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"portfolios": len(written), "files": len(a), "read_s": read_s,
-            "render_s": render_s, "rerun_s": rerun_s, "total_s": read_s + render_s,
+            "render_s": render_s, "render_cpu_s": render_cpu_s, "rerun_s": rerun_s,
+            "total_s": read_s + render_s,
             "workers": workers, "identical_rerun": identical_rerun,
             "checked_alone": checked, "mismatched_alone": mismatched,
             "peak_rss_mb": rss_mb, "worker_peak_rss_mb": children_mb,

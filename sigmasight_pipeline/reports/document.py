@@ -89,6 +89,11 @@ _MONEY = {
 # --- scalar helpers ----------------------------------------------------------------------
 
 def _missing(value: Any) -> bool:
+    t = type(value)
+    if t is float:  # the common cases first: pd.isna costs ~1 µs a call
+        return value != value
+    if t is str or t is int:
+        return False
     if value is None or value is pd.NaT:
         return True
     try:
@@ -99,6 +104,8 @@ def _missing(value: Any) -> bool:
 
 def num(value: Any, dp: int = OTHER_DP) -> float | None:
     """A float rounded to ``dp`` decimals (None for missing; never -0.0)."""
+    if type(value) is float:  # most values: x - x is 0.0 unless x is NaN or infinite
+        return round(value, dp) + 0.0 if value - value == 0.0 else None
     if _missing(value):
         return None
     x = float(value)
@@ -233,29 +240,33 @@ def _summary(snapshot: dict | None, exposure: dict | None, day: dt.date) -> dict
 
 def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
     day = inputs.day
-    book = inputs.positions[inputs.positions["portfolio_id"] == pid]
-    values = inputs.for_portfolio("position_values", pid)
-    issues = inputs.for_portfolio("data_quality_issues", pid)
+    values = inputs.rows("position_values", pid)
+    valued = {r["position_id"] for r in values}
     # held but not valued (missing price): listed with empty values, never as 0
-    unvalued = issues[(issues["code"] == "missing_price") & issues["position_id"].notna()
-                      & ~issues["position_id"].isin(values["position_id"])]
-    ids = sorted(set(values["position_id"]) | set(unvalued["position_id"]))
-    book = book[book["position_id"].isin(ids)]
-    vals = _by_key(values, "position_id")
+    unvalued = {r["position_id"] for r in inputs.rows("data_quality_issues", pid)
+                if r["code"] == "missing_price" and not _missing(r["position_id"])
+                and r["position_id"] not in valued}
+    ids = sorted(valued | unvalued)
+    held = set(ids)
+    book = [r for r in inputs.select(inputs.positions, "portfolio_id", (pid,))
+            if r["position_id"] in held]
+    vals = {r.pop("position_id"): r for r in values}
     greeks = {r.pop("position_id"): r for r in inputs.rows("position_greeks", pid)}
-    tags = inputs.tags[inputs.tags["position_id"].isin(ids)]
-    tag_map = tags.sort_values("tag").groupby("position_id")["tag"].apply(list).to_dict()
+    tag_map: dict[str, list] = {}
+    for r in inputs.select(inputs.tags, "position_id", ids):
+        tag_map.setdefault(r["position_id"], []).append(r["tag"])
+    for tags in tag_map.values():
+        tags.sort()
     secs = _securities_by_symbol(inputs.securities)
-    pfe = inputs.table("position_factor_exposures")
-    pfe = pfe[pfe["position_id"].isin(ids)]
-    factors = sorted(set(pfe["factor"]), key=_factor_key)
-    betas = {(r["position_id"], r["factor"]): r for r in _records(pfe)}
-    irb = inputs.table("position_interest_rate_betas")
-    irb = irb[irb["position_id"].isin(ids)].set_index("position_id")
+    pfe = inputs.select(inputs.table("position_factor_exposures"), "position_id", ids)
+    factors = sorted({r["factor"] for r in pfe}, key=_factor_key)
+    betas = {(r["position_id"], r["factor"]): r for r in pfe}
+    irb = {r["position_id"]: r["ir_beta"] for r in
+           inputs.select(inputs.table("position_interest_rate_betas"), "position_id", ids)}
 
     sector_buckets = _sector_buckets(inputs.securities)
     rows = []
-    for pos in _records(book):
+    for pos in book:
         pos_id = pos["position_id"]
         v = vals.get(pos_id, {})
         g = greeks.get(pos_id, {})
@@ -314,7 +325,7 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
         qualities = sorted({betas[(pos_id, f)]["quality"] for f in factors
                             if (pos_id, f) in betas})
         row["factor_quality"] = "+".join(qualities) if qualities else None
-        row["ir_beta"] = num(irb.loc[pos_id, "ir_beta"]) if pos_id in irb.index else None
+        row["ir_beta"] = num(irb[pos_id]) if pos_id in irb else None
         row["flags"] = sorted(set(_flags(v.get("flags"))) | set(_flags(g.get("flags"))))
         rows.append(row)
     rows.sort(key=lambda r: (-abs(r["exposure"] or 0.0), r["symbol"], r["position_id"]))
@@ -360,6 +371,13 @@ def _greeks(positions: list[dict], summary_snapshot: dict | None, day: dt.date) 
     }
 
 
+def _correlation_matrix(frame: pd.DataFrame) -> tuple[list[str], list[list], int | None]:
+    names = sorted(set(frame["factor_a"]) | set(frame["factor_b"]), key=_factor_key)
+    lookup = {(r["factor_a"], r["factor_b"]): r["correlation"] for r in _records(frame)}
+    matrix = [[num(lookup.get((a, b), lookup.get((b, a)))) for b in names] for a in names]
+    return names, matrix, _int(frame["n_obs"].max())
+
+
 def _factor_correlations(inputs: ReportInputs) -> dict:
     frame = inputs.table("factor_correlations")
     day = inputs.day
@@ -367,19 +385,24 @@ def _factor_correlations(inputs: ReportInputs) -> dict:
         return {"available": False, "reason": unavailable(
             "factor_correlations", day, "asset not materialized, or insufficient history"),
             "factors": [], "correlation": [], "n_obs": None}
-    names = sorted(set(frame["factor_a"]) | set(frame["factor_b"]), key=_factor_key)
-    lookup = {(r["factor_a"], r["factor_b"]): r["correlation"] for r in _records(frame)}
-    matrix = [[num(lookup.get((a, b), lookup.get((b, a)))) for b in names] for a in names]
-    return {"available": True, "reason": None, "factors": names, "correlation": matrix,
-            "n_obs": _int(frame["n_obs"].max())}
+    # the book's one matrix: computed once per frame, copied into each document
+    names, matrix, n_obs = _once_per_frame(frame, _correlation_matrix)
+    return {"available": True, "reason": None, "factors": list(names),
+            "correlation": [list(row) for row in matrix], "n_obs": n_obs}
 
 
 def _factor_exposures(inputs: ReportInputs, pid: str, position_ids: Iterable[str]) -> dict:
     day = inputs.day
-    pfe = inputs.table("position_factor_exposures")
-    pfe = pfe[pfe["position_id"].isin(list(position_ids))]
-    quality = {str(k): int(v) for k, v in sorted(
-        pfe.drop_duplicates("position_id")["quality"].value_counts().items())} if len(pfe) else {}
+    # regressions by quality: each position's first row counts (missing qualities do not)
+    counts: dict[Any, int] = {}
+    seen: set = set()
+    for r in inputs.select(inputs.table("position_factor_exposures"), "position_id",
+                           position_ids):
+        if r["position_id"] not in seen:
+            seen.add(r["position_id"])
+            if not _missing(r["quality"]):
+                counts[r["quality"]] = counts.get(r["quality"], 0) + 1
+    quality = {str(k): int(v) for k, v in sorted(counts.items())}
     factors = sorted(({"factor": r["factor"], "beta": num(r["beta"]),
                        "dollar_exposure": money(r["dollar_exposure"]),
                        "coverage": num(r["coverage"])}
@@ -483,12 +506,13 @@ def _correlations(inputs: ReportInputs, pid: str, top: int = 10) -> dict:
 
 
 def _issues(inputs: ReportInputs, pid: str) -> dict:
-    frame = inputs.table("data_quality_issues")
-    mine = frame[(frame["portfolio_id"] == pid) | frame["portfolio_id"].isna()]
+    # the portfolio's issues and the book-wide ones (no portfolio)
+    mine = inputs.select(inputs.table("data_quality_issues"), "portfolio_id", (pid,),
+                         with_null=True)
     rank = {"error": 0, "warning": 1, "info": 2}
     rows = sorted(({"severity": r["severity"], "code": r["code"], "asset": r["asset"],
                     "symbol": _str(r["symbol"]), "position_id": _str(r["position_id"]),
-                    "message": r["message"]} for r in _records(mine)),
+                    "message": r["message"]} for r in mine),
                   key=lambda r: (rank.get(r["severity"], 3), r["code"], r["asset"],
                                  r["symbol"] or "", r["position_id"] or "", r["message"]))
     by_sev = {s: sum(1 for r in rows if r["severity"] == s) for s in ("error", "warning", "info")}
@@ -500,12 +524,12 @@ def _issues(inputs: ReportInputs, pid: str) -> dict:
 
 
 def _history(inputs: ReportInputs, pid: str) -> list[dict]:
-    snaps = inputs.history[inputs.history["portfolio_id"] == pid]
-    expo = inputs.exposure_history[inputs.exposure_history["portfolio_id"] == pid]
-    expo = expo.set_index("date")
+    snaps = inputs.select(inputs.history, "portfolio_id", (pid,))
+    expo = {r.pop("date"): r for r in
+            inputs.select(inputs.exposure_history, "portfolio_id", (pid,))}
     rows = []
-    for r in sorted(_records(snaps), key=lambda r: r["date"]):
-        e = expo.loc[r["date"]].to_dict() if r["date"] in expo.index else {}
+    for r in sorted(snaps, key=lambda r: r["date"]):
+        e = expo.get(r["date"], {})
         rows.append({"date": _iso(r["date"]), "total_value": money(r["total_value"]),
                      "daily_pnl": money(r["daily_pnl"]), "daily_return": num(r["daily_return"]),
                      "cumulative_pnl": money(r["cumulative_pnl"]),
@@ -529,10 +553,10 @@ def portfolios_to_report(inputs: ReportInputs) -> list[dict]:
 def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = None) -> dict:
     """The report of one portfolio on ``inputs.day`` as a JSON-ready dict."""
     day = inputs.day
-    port = inputs.portfolios[inputs.portfolios["portfolio_id"] == portfolio_id]
-    if port.empty:
+    port = inputs.select(inputs.portfolios, "portfolio_id", (portfolio_id,))
+    if not port:
         raise KeyError(f"no portfolio with id {portfolio_id}")
-    port = _records(port)[0]
+    port = port[0]
     snaps = inputs.rows("portfolio_snapshots", portfolio_id)
     snapshot = snaps[0] if snaps else None
     expos = inputs.rows("portfolio_exposures", portfolio_id)
@@ -568,7 +592,7 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "correlations": _correlations(inputs, portfolio_id),
         "history": _history(inputs, portfolio_id),
         # Portfolio risk II (SPEC §7.6-7.8): backtest, pnl_attribution, performance
-        **risk_ii_blocks(inputs.risk_ii, portfolio_id, day),
+        **risk_ii_blocks(inputs.risk_ii, portfolio_id, day, select=inputs.select),
         # second release, SPEC §7.9
         "sectors_concentration": sectors_concentration_section(inputs, portfolio_id),
         "limits": limits_section(inputs, portfolio_id),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..engines.attribution import COMPONENTS
@@ -52,10 +53,14 @@ def _text(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def _rows(frame: pd.DataFrame | None, pid: str) -> pd.DataFrame:
-    if frame is None or (frame.empty and not len(frame.columns)):
-        return pd.DataFrame()
-    return frame[frame["portfolio_id"].astype(str) == pid]
+def _frame_rows(frame: pd.DataFrame | None, column: str, keys, with_null: bool = False
+                ) -> list[dict]:
+    """The default ``select`` of :func:`risk_ii_blocks`: rows whose ``column`` (as text) is
+    one of ``keys``, as row dicts in the frame's order."""
+    if frame is None or column not in frame.columns:
+        return []
+    keys = list(keys)
+    return frame[frame[column].astype(str).isin(keys)].to_dict("records")
 
 
 def _missing(table: str, day) -> str:
@@ -63,15 +68,16 @@ def _missing(table: str, day) -> str:
             "for this day")
 
 
-def backtest_block(frames: dict, pid: str, day) -> dict:
-    rows = _rows(frames.get("var_backtests"), pid)
-    chart = chart_series(frames, pid)
-    if rows.empty:
+def backtest_block(frames: dict, pid: str, day, select=_frame_rows) -> dict:
+    rows = select(frames.get("var_backtests"), "portfolio_id", (pid,))
+    chart = chart_series(frames, pid, select)
+    if not rows:
         return {"available": False, "reason": _missing("var_backtests", day),
                 "confidence": BACKTEST_CONFIDENCE, "rows": [], "chart": chart}
-    rows = rows[(rows["confidence"] - BACKTEST_CONFIDENCE).abs() < 1e-9]
-    rows = rows.sort_values(["method", "pnl_type"], key=lambda s: s.map(
-        {"parametric": 0, "historical": 1, "actual": 0, "hypothetical": 1}))
+    order = {"parametric": 0, "historical": 1, "actual": 0, "hypothetical": 1}
+    last = len(order)  # a value not in the order sorts last
+    rows = sorted((r for r in rows if abs(r["confidence"] - BACKTEST_CONFIDENCE) < 1e-9),
+                  key=lambda r: (order.get(r["method"], last), order.get(r["pnl_type"], last)))
     return {
         "available": True, "reason": None, "confidence": BACKTEST_CONFIDENCE,
         "method": "exception when −P&L of day s > the 1-day VaR computed on the session "
@@ -85,28 +91,27 @@ def backtest_block(frames: dict, pid: str, day) -> dict:
                   _num(r["christoffersen_p"]), "cc_p": _num(r["cc_p"]),
                   "zone": _text(r["zone"]), "skipped": _int(r["skipped"]),
                   "note": _text(r["note"]), "flags": _flags(r["flags"])}
-                 for r in rows.to_dict("records")],
+                 for r in rows],
         "chart": chart,
     }
 
 
-def chart_series(frames: dict, pid: str) -> list[dict]:
+def chart_series(frames: dict, pid: str, select=_frame_rows) -> list[dict]:
     """Daily P&L against the previous session's 1-day VaR 99 % of both methods, over the
     report's history window: the picture of the backtest (exception = −P&L > VaR)."""
-    snaps = _rows(frames.get("history"), pid)
-    var = _rows(frames.get("var_history"), pid)
-    if snaps.empty:
+    snaps = select(frames.get("history"), "portfolio_id", (pid,))
+    if not snaps:
         return []
-    snaps = snaps.sort_values("date")
-    dates = list(snaps["date"])
-    by_method = {m: dict(zip(g["date"], g["var"], strict=True))
-                 for m, g in var.groupby("method")} if len(var) else {}
-    first = snaps["date"].min()
+    snaps.sort(key=lambda r: r["date"])
+    by_method: dict[str, dict] = {}
+    for r in select(frames.get("var_history"), "portfolio_id", (pid,)):
+        by_method.setdefault(r["method"], {})[r["date"]] = r["var"]
+    first = snaps[0]["date"]
     out = []
-    for i, r in enumerate(snaps.to_dict("records")):
+    for i, r in enumerate(snaps):
         if r["date"] == first and pd.isna(r.get("daily_return")):
             continue  # a first snapshot books no P&L
-        prev = dates[i - 1] if i else None
+        prev = snaps[i - 1]["date"] if i else None
         pv = {m: _money(by_method.get(m, {}).get(prev)) for m in ("parametric", "historical")}
         pnl = _money(r["daily_pnl"])
         out.append({"date": _iso(r["date"]), "daily_pnl": pnl,
@@ -118,35 +123,50 @@ def chart_series(frames: dict, pid: str) -> list[dict]:
     return out
 
 
-def attribution_block(frames: dict, pid: str, day) -> dict:
-    rows = _rows(frames.get("pnl_attribution"), pid)
-    today = rows[rows["date"] == day] if len(rows) else rows
-    if today.empty:
+def _totals(frame: pd.DataFrame) -> tuple[dict, dict]:
+    """(portfolio id, component) → P&L summed over the frame's days, and portfolio id →
+    days: one groupby of the whole frame (pandas' compensated group sums, the same numbers
+    as a groupby of each portfolio's rows)."""
+    pids = frame["portfolio_id"].astype(str)
+    totals = frame.groupby([pids, frame["component"]])["pnl"].sum()
+    days = frame.groupby(pids)["date"].nunique()
+    return dict(zip(totals.index.tolist(), totals.tolist(), strict=True)), days.to_dict()
+
+
+def attribution_block(frames: dict, pid: str, day, select=_frame_rows) -> dict:
+    frame = frames.get("pnl_attribution")
+    rows = select(frame, "portfolio_id", (pid,))
+    today = [r for r in rows if r["date"] == day]
+    if not today:
         return {"available": False, "reason": _missing("pnl_attribution", day),
                 "components": [], "total": None, "days": 0}
-    totals = rows.groupby("component")["pnl"].sum()
-    current = today.set_index("component")["pnl"]
+    from .document import _once_per_frame
+
+    totals, days = _once_per_frame(frame, _totals)
+    current = {r["component"]: r["pnl"] for r in today}
+    # Series.sum of the day's P&L: NaN as 0, numpy's (pairwise) sum
+    pnl = np.array([r["pnl"] for r in today], dtype=float)
     return {
         "available": True, "reason": None,
         "method": "yesterday's exposures, betas and Greeks times today's factor returns, DGS10 "
                   "change and underlying moves; Specific = the rest of e·m; option Gamma "
                   "½ΓΔS², Theta Θ·calendar days, Vega ν·Δσ (vol points), residual; Trading = "
                   "entry- and exit-day P&L",
-        "days": int(rows["date"].nunique()),
+        "days": int(days[pid]),
         "components": [{"component": c, "pnl": _money(current.get(c)),
-                        "total_last_days": _money(totals.get(c))} for c in COMPONENTS],
-        "total": _money(current.sum()),
+                        "total_last_days": _money(totals.get((pid, c)))} for c in COMPONENTS],
+        "total": _money(np.where(np.isnan(pnl), 0.0, pnl).sum()),
     }
 
 
-def performance_block(frames: dict, pid: str, day) -> dict:
-    perf = _rows(frames.get("portfolio_performance"), pid)
-    vol = _rows(frames.get("portfolio_volatility"), pid)
-    if perf.empty and vol.empty:
+def performance_block(frames: dict, pid: str, day, select=_frame_rows) -> dict:
+    perf = select(frames.get("portfolio_performance"), "portfolio_id", (pid,))
+    vol = select(frames.get("portfolio_volatility"), "portfolio_id", (pid,))
+    if not perf and not vol:
         return {"available": False, "reason": _missing("portfolio_performance", day),
                 "periods": [], "volatility": None}
     order = {p: i for i, p in enumerate(PERIODS)}
-    perf = perf.sort_values("period", key=lambda s: s.map(order))
+    perf.sort(key=lambda r: order.get(r["period"], len(order)))
     periods = [{
         "period": r["period"], "n_obs": _int(r["n_obs"]),
         **{k: _num(r[k]) for k in ("annualized_return", "annualized_vol", "sharpe", "sortino",
@@ -156,8 +176,8 @@ def performance_block(frames: dict, pid: str, day) -> dict:
         "drawdown_peak_date": _iso(r["drawdown_peak_date"]),
         "drawdown_trough_date": _iso(r["drawdown_trough_date"]),
         "flags": _flags(r["flags"]),
-    } for r in perf.to_dict("records")]
-    v = vol.to_dict("records")[0] if len(vol) else None
+    } for r in perf]
+    v = vol[0] if vol else None
     volatility = None if v is None else {
         **{k: _num(v[k]) for k in ("realized_21d", "realized_63d", "ewma_vol", "har_forecast",
                                    "realized_21d_percentile")},
@@ -165,12 +185,14 @@ def performance_block(frames: dict, pid: str, day) -> dict:
     return {"available": True, "reason": None, "periods": periods, "volatility": volatility}
 
 
-def risk_ii_blocks(frames: dict, pid: str, day) -> dict:
+def risk_ii_blocks(frames: dict, pid: str, day, select=_frame_rows) -> dict:
     """The three JSON blocks of ``pid`` on ``day`` (keys backtest, pnl_attribution,
-    performance)."""
-    return {"backtest": backtest_block(frames, pid, day),
-            "pnl_attribution": attribution_block(frames, pid, day),
-            "performance": performance_block(frames, pid, day)}
+    performance). ``select(frame, column, keys)`` gives a frame's rows whose ``column`` is
+    one of ``keys`` as row dicts, in frame order (:meth:`ReportInputs.select` answers from
+    its row index)."""
+    return {"backtest": backtest_block(frames, pid, day, select),
+            "pnl_attribution": attribution_block(frames, pid, day, select),
+            "performance": performance_block(frames, pid, day, select)}
 
 
 # --- Markdown ---------------------------------------------------------------------------------
