@@ -191,17 +191,23 @@ def shared_values(inputs: ReportInputs) -> ReportInputs:
         done[id(frame)] = (frame, frame if out is None else out)
         return done[id(frame)][1]
 
-    changes: dict = {}
+    return replace(inputs, **_map_frames(inputs, share))
+
+
+def _map_frames(inputs: ReportInputs, fn) -> dict:
+    """``fn`` of every frame of ``inputs``: {field: fn(frame)} for a frame field,
+    {field: {name: fn(frame)}} for a dict of frames (tables, risk_ii); other fields left out."""
+    out: dict = {}
     for f in fields(inputs):
         if not f.init:
             continue
         value = getattr(inputs, f.name)
         if isinstance(value, pd.DataFrame):
-            changes[f.name] = share(value)
+            out[f.name] = fn(value)
         elif isinstance(value, dict) and all(isinstance(v, pd.DataFrame)
                                              for v in value.values()):
-            changes[f.name] = {name: share(frame) for name, frame in value.items()}
-    return replace(inputs, **changes)
+            out[f.name] = {name: fn(frame) for name, frame in value.items()}
+    return out
 
 
 def _split_frame(frame: pd.DataFrame, keys: pd.Series, group_of: dict[str, int],
@@ -252,20 +258,19 @@ def split_inputs(inputs: ReportInputs, groups: Sequence[Sequence[str]]) -> list[
             return [frame] * n
         return _split_frame(frame, keys, group_of, n, with_null)
 
+    # tables and risk_ii alike: an unsplit risk_ii made every portfolio scan (and
+    # astype(str)) the whole day's 60-day history and 30-day attribution
+    by_frame = _map_frames(inputs, parts)
     split: dict[str, list] = {}
     for f in fields(inputs):
         if not f.init:
             continue
-        value = getattr(inputs, f.name)
-        if isinstance(value, pd.DataFrame):
-            split[f.name] = parts(value)
-        elif isinstance(value, dict) and all(isinstance(v, pd.DataFrame)
-                                             for v in value.values()):
-            # tables and risk_ii alike: an unsplit risk_ii made every portfolio scan (and
-            # astype(str)) the whole day's 60-day history and 30-day attribution
-            by_table = {name: parts(frame) for name, frame in value.items()}
-            split[f.name] = [{name: p[i] for name, p in by_table.items()} for i in range(n)]
+        value = by_frame.get(f.name)
+        if value is None:
+            split[f.name] = [getattr(inputs, f.name)] * n
+        elif isinstance(value, dict):
+            split[f.name] = [{name: p[i] for name, p in value.items()} for i in range(n)]
         else:
-            split[f.name] = [value] * n
+            split[f.name] = value
     return [ReportInputs(**{name: values[i] for name, values in split.items()})
             for i in range(n)]
