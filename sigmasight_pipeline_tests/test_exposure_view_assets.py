@@ -77,7 +77,8 @@ def _limit_rows(engine) -> pd.DataFrame:
     return _sql(engine, """
         SELECT f.name, l.limit_name, l.value, l.threshold, l.status
           FROM sigmasight.limit_checks l JOIN sigmasight.portfolios f ON f.id = l.portfolio_id
-         WHERE l.date = :d""", d=D)
+         WHERE l.date = :d
+         ORDER BY f.name, l.limit_name""", d=D)  # a join's row order is the planner's
 
 
 def _materialize_limits(expect_success: bool):

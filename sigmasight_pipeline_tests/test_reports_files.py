@@ -1,4 +1,5 @@
-"""Report file names: slugs stay short and distinct for long portfolio names."""
+"""Report files: slugs stay short and distinct for long portfolio names; a batch of writes is
+atomic per file and durable before it returns."""
 
 from sigmasight_pipeline.reports.files import MAX_SLUG, portfolio_slug, portfolio_slugs
 
@@ -11,3 +12,55 @@ def test_long_names_get_short_distinct_slugs():
     assert portfolio_slug("日本株") == "portfolio"
     slugs = portfolio_slugs([("11111111-aaaa", "Growth"), ("22222222-bbbb", "growth!")])
     assert len(set(slugs.values())) == 2
+
+
+def _batch_writes(tmp_path):
+    import hashlib
+
+    import pytest
+
+    from sigmasight_pipeline.reports.files import AtomicBatch
+
+    old = tmp_path / "d1" / "a.md"
+    old.parent.mkdir()
+    old.write_bytes(b"old")
+    with pytest.raises(RuntimeError), AtomicBatch() as batch:
+        batch.write(old, b"new")
+        raise RuntimeError("rendering failed")
+    assert old.read_bytes() == b"old" and sorted(p.name for p in old.parent.iterdir()) == ["a.md"]
+
+    with AtomicBatch() as batch:
+        written = [batch.write(tmp_path / d / name, data) for d, name, data in
+                   [("d1", "a.md", b"new"), ("d1", "b.png", b"\x89PNG"), ("d2", "c.csv", b"x,y\n")]]
+        # nothing renamed before the commit: the old content is still what a reader sees
+        assert old.read_bytes() == b"old" and not (tmp_path / "d2" / "c.csv").exists()
+    assert old.read_bytes() == b"new" and (tmp_path / "d2" / "c.csv").read_bytes() == b"x,y\n"
+    assert [(w.path.name, w.bytes, w.sha256) for w in written] == [
+        (n, len(b), hashlib.sha256(b).hexdigest())
+        for n, b in [("a.md", b"new"), ("b.png", b"\x89PNG"), ("c.csv", b"x,y\n")]]
+    assert sorted(p.name for p in (tmp_path / "d1").iterdir()) == ["a.md", "b.png"]  # no temps
+    assert (old.stat().st_mode & 0o777) == 0o644
+
+
+def test_batch_writes_are_atomic_and_synced_with_syncfs(tmp_path, monkeypatch):
+    import os
+
+    from sigmasight_pipeline.reports import files
+
+    assert files._syncfs() is not None  # Linux: the batch path under test
+    fsyncs = []
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd))
+    _batch_writes(tmp_path)
+    assert fsyncs == []  # syncfs, no per-file fsync
+
+
+def test_batch_writes_fsync_every_file_and_directory_without_syncfs(tmp_path, monkeypatch):
+    import os
+
+    from sigmasight_pipeline.reports import files
+
+    real, fsyncs = os.fsync, []
+    monkeypatch.setattr(files, "_syncfs", lambda: None)
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real(fd)))
+    _batch_writes(tmp_path)
+    assert len(fsyncs) == 3 + 2  # the three files, then their two directories

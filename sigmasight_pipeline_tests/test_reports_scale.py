@@ -13,6 +13,7 @@ from sigmasight_pipeline.reports import render
 from sigmasight_pipeline.reports.chart import date_ticks, nice_ticks, render_chart
 from sigmasight_pipeline.reports.document import build_document, portfolios_to_report
 from sigmasight_pipeline.reports.inputs import ReportInputs, split_inputs
+from sigmasight_pipeline.reports.markdown import summary_preview
 from sigmasight_pipeline.warehouse.report_store import read_report_inputs
 
 END = dt.date(2025, 6, 30)
@@ -39,7 +40,8 @@ def test_multi_portfolio_render_in_workers_equals_single_portfolio_renders(
             assert w.files[fmt].path.read_bytes() == data, (w.slug, fmt)
             assert s.files[fmt].path.read_bytes() == data, (w.slug, fmt)
             assert w.files[fmt].sha256 == s.files[fmt].sha256
-        assert w.document == s.document
+        assert w.preview == s.preview == summary_preview(build_document(
+            inputs, w.portfolio_id, slug=slugs[w.portfolio_id]))
 
 
 def _frame(rows, columns):
@@ -60,7 +62,7 @@ def test_split_inputs_keeps_each_portfolios_rows_in_order_and_book_wide_rows():
                           positions=positions, tags=_frame([("x1", "t")], ["position_id", "tag"]),
                           securities=_frame([], ["symbol"]),
                           tables={"position_values": values, "data_quality_issues": issues,
-                                  "position_factor_exposures": betas,
+                                  "position_risk_contributions": betas,
                                   "factor_correlations": corr})
     a, bc = split_inputs(inputs, [["A"], ["B", "C"]])
     assert a.tables["position_values"]["position_id"].tolist() == ["x2", "x1"]
@@ -69,8 +71,8 @@ def test_split_inputs_keeps_each_portfolios_rows_in_order_and_book_wide_rows():
     assert a.tables["data_quality_issues"]["code"].tolist() == ["a", "book", "a2"]
     assert bc.tables["data_quality_issues"]["code"].tolist() == ["book", "b"]
     # rows keyed by position only follow their position's portfolio
-    assert a.tables["position_factor_exposures"]["beta"].tolist() == [1.5, 2.5]
-    assert bc.tables["position_factor_exposures"]["beta"].tolist() == [0.5]
+    assert a.tables["position_risk_contributions"]["beta"].tolist() == [1.5, 2.5]
+    assert bc.tables["position_risk_contributions"]["beta"].tolist() == [0.5]
     assert a.tags["position_id"].tolist() == ["x1"] and bc.tags.empty
     assert a.tables["factor_correlations"] is corr  # shared, not copied
     assert a.tables["position_values"].dtypes.equals(values.dtypes)
@@ -120,3 +122,29 @@ def test_tick_labels_have_the_decimals_their_step_needs():
     assert _decimals([-25000.0, 0.0, 25000.0]) == 3  # 0.025
     assert [_millions(v, 3) for v in (-25000.0, 0.0, 25000.0)] == ["-0.025", "0.000", "0.025"]
     assert _millions(-1.0) == "0.00"  # no "-0.00"
+
+
+def test_asset_metadata_links_and_previews_the_first_portfolios_and_the_day_index(tmp_path):
+    from pathlib import Path
+
+    from sigmasight_pipeline.defs.reports.assets import LINKED_PORTFOLIOS, _links, _preview
+    from sigmasight_pipeline.reports.files import WrittenFile
+    from sigmasight_pipeline.resources import ReportsResource
+
+    reports = ReportsResource(reports_dir=str(tmp_path), port=8123)
+    written = [render.PortfolioReport(
+        f"id{i}", f"Book {i}", f"book-{i:02d}", f"## Book {i}",
+        {fmt: WrittenFile(Path(tmp_path, END.isoformat(), f"book-{i:02d}.{fmt}"), 1, "0" * 64)
+         for fmt in ("md", "png")}, 0.01) for i in range(LINKED_PORTFOLIOS + 3)]
+    links = _links(END, written, ("md", "png"), tmp_path, reports)
+    assert links.pop("day_index").url == "http://127.0.0.1:8123/reports/2025-06-30/"
+    # per portfolio: md, its html view, png, and the two paths
+    assert len(links) == 5 * LINKED_PORTFOLIOS
+    assert links["book-00.html"].url == "http://127.0.0.1:8123/reports/2025-06-30/book-00.html"
+    assert "book-09.md" in links and not any(k.startswith("book-10") for k in links)
+    text = _preview(END, written, reports).md_str
+    assert "## Book 9" in text and "## Book 10" not in text
+    assert text.endswith("… and 3 more portfolios: [2025-06-30 on the report server]"
+                         "(http://127.0.0.1:8123/reports/2025-06-30/)")
+    assert _preview(END, written[:2], reports).md_str == "## Book 0\n\n## Book 1"
+    assert "no portfolio" in _preview(END, [], reports).md_str

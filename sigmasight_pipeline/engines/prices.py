@@ -28,12 +28,17 @@ MAX_STALE_SESSIONS = 5
 
 #: $ per share above which a close is a vendor glitch (the dearest US share trades < $1m)
 MAX_PLAUSIBLE_PRICE = 1e7
+#: $ per share below which a close is a glitch, not a price: 1/100 of the smallest sub-penny
+#: tick ($0.0001), far below any split-adjusted close; a subnormal spot (5e-324) made the
+#: Black-Scholes gamma 0/0
+MIN_PLAUSIBLE_PRICE = 1e-6
 
 
 def plausible_price(values) -> np.ndarray:
-    """True where a price ($ per share) is finite, positive and below MAX_PLAUSIBLE_PRICE."""
+    """True where a price ($ per share) is finite and within
+    [MIN_PLAUSIBLE_PRICE, MAX_PLAUSIBLE_PRICE)."""
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    return np.isfinite(v) & (v > 0) & (v < MAX_PLAUSIBLE_PRICE)
+    return np.isfinite(v) & (v >= MIN_PLAUSIBLE_PRICE) & (v < MAX_PLAUSIBLE_PRICE)
 
 
 def _session_days(sessions: Sequence | pd.DatetimeIndex) -> np.ndarray:

@@ -50,7 +50,7 @@ TEXT_COLUMNS = frozenset({
     "Entry_Date", "Sector", "Industry", "Position_ID", "Portfolio", "Report_Date",
     "Data_Source", "Price_Source", "Vol_Source", "Factor_Quality", "Flags",
 })
-_TEXT_INDEXES = frozenset(i for i, c in enumerate(COLUMNS) if c in TEXT_COLUMNS)
+_TEXT_INDEXES = tuple(i for i, c in enumerate(COLUMNS) if c in TEXT_COLUMNS)
 
 #: first characters a spreadsheet treats as the start of a formula (OWASP CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -101,7 +101,11 @@ def render_csv(doc: dict) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
+    rows = []
     for p in sorted(doc["positions"], key=lambda p: (p["symbol"], p["position_id"])):
-        writer.writerow([safe_text(cell) if i in _TEXT_INDEXES else cell
-                         for i, cell in enumerate(_row(doc, p))])
+        row = _row(doc, p)
+        for i in _TEXT_INDEXES:  # the numeric cells are formatted here: never a formula
+            row[i] = safe_text(row[i])
+        rows.append(row)
+    writer.writerows(rows)
     return buf.getvalue()

@@ -36,6 +36,11 @@ FACTOR_ORDER = ("Market", "Value", "Size", "Momentum", "Quality", "Low Volatilit
 #: the original system's strategy tags (notes §5); every other tag is a regular tag
 STRATEGY_TAGS = frozenset({"Long Momentum", "Short Value Traps", "Options Overlay"})
 OPTION_TYPES = frozenset({"LC", "LP", "SC", "SP"})
+#: strongest correlation pairs listed (of ``pair_count``)
+TOP_PAIRS = 10
+#: pairs within this of the TOP_PAIRS-th strongest |correlation| are read (the ranking is of
+#: values rounded to OTHER_DP decimals: 2 × 5e-7, plus float slack)
+PAIR_TIE_MARGIN = 1.5e-6
 
 GREEKS_MODEL = (
     "Black-Scholes-Merton on the underlying's close, European exercise, no dividends "
@@ -238,7 +243,36 @@ def _summary(snapshot: dict | None, exposure: dict | None, day: dt.date) -> dict
     return out
 
 
-def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
+def _beta_rows(inputs: ReportInputs, table: str, positions: Iterable[dict]) -> list[dict]:
+    """The rows of the per-position view of ``table`` (SPEC §7.1:
+    position_factor_exposures / position_interest_rate_betas) for ``positions``, the
+    portfolio's positions valued on the day: each position gets its beta symbol's rows (an
+    option's underlying, a stock its own symbol), with ``position_id``, in the view's order
+    (position, then the security table's key order). Joined here from the ~7,000 security
+    rows of the day rather than read as the view's 600,000 rows."""
+    frame = inputs.tables.get(table)
+    symbol_of = {p["position_id"]: p["underlying_symbol"] if p["position_type"] in OPTION_TYPES
+                 else p["symbol"] for p in positions}
+    by_symbol: dict[str, list[dict]] = {}
+    for r in inputs.select(frame, "symbol", set(symbol_of.values())):
+        by_symbol.setdefault(r["symbol"], []).append(r)
+    out, used = [], set()
+    for pos_id in sorted(symbol_of):
+        symbol = symbol_of[pos_id]
+        rows = by_symbol.get(symbol, ())
+        if symbol in used:  # a second position on the symbol: its own dicts
+            rows = [dict(r) for r in rows]
+        used.add(symbol)
+        for r in rows:  # select() gave fresh dicts: the first position's are these
+            r["position_id"] = pos_id
+            out.append(r)
+    return out
+
+
+def _positions(inputs: ReportInputs, pid: str, gross: float | None
+               ) -> tuple[list[dict], list[dict]]:
+    """The document's position rows, and the position_factor_exposures rows (SPEC §7.1) of
+    the valued ones."""
     day = inputs.day
     values = inputs.rows("position_values", pid)
     valued = {r["position_id"] for r in values}
@@ -258,11 +292,12 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
     for tags in tag_map.values():
         tags.sort()
     secs = _securities_by_symbol(inputs.securities)
-    pfe = inputs.select(inputs.table("position_factor_exposures"), "position_id", ids)
+    on_day = [pos for pos in book if pos["position_id"] in valued]
+    pfe = _beta_rows(inputs, "security_factor_exposures", on_day)
     factors = sorted({r["factor"] for r in pfe}, key=_factor_key)
     betas = {(r["position_id"], r["factor"]): r for r in pfe}
-    irb = {r["position_id"]: r["ir_beta"] for r in
-           inputs.select(inputs.table("position_interest_rate_betas"), "position_id", ids)}
+    irb = {r["position_id"]: r["ir_beta"]
+           for r in _beta_rows(inputs, "security_rate_betas", on_day)}
 
     sector_buckets = _sector_buckets(inputs.securities)
     rows = []
@@ -329,7 +364,7 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict
         row["flags"] = sorted(set(_flags(v.get("flags"))) | set(_flags(g.get("flags"))))
         rows.append(row)
     rows.sort(key=lambda r: (-abs(r["exposure"] or 0.0), r["symbol"], r["position_id"]))
-    return rows
+    return rows, pfe
 
 
 def _tag_exposures(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
@@ -391,13 +426,13 @@ def _factor_correlations(inputs: ReportInputs) -> dict:
             "correlation": [list(row) for row in matrix], "n_obs": n_obs}
 
 
-def _factor_exposures(inputs: ReportInputs, pid: str, position_ids: Iterable[str]) -> dict:
+def _factor_exposures(inputs: ReportInputs, pid: str, position_betas: list[dict]) -> dict:
+    """``position_betas``: the position_factor_exposures rows of the valued positions."""
     day = inputs.day
     # regressions by quality: each position's first row counts (missing qualities do not)
     counts: dict[Any, int] = {}
     seen: set = set()
-    for r in inputs.select(inputs.table("position_factor_exposures"), "position_id",
-                           position_ids):
+    for r in position_betas:
         if r["position_id"] not in seen:
             seen.add(r["position_id"])
             if not _missing(r["quality"]):
@@ -476,7 +511,10 @@ def _cluster_members(cluster: Any) -> list[str]:
     return [str(cluster)]
 
 
-def _correlations(inputs: ReportInputs, pid: str, top: int = 10) -> dict:
+def _correlations(inputs: ReportInputs, pid: str, top: int = TOP_PAIRS) -> dict:
+    """``position_correlations`` rows may be all of the portfolio's pairs, or (as
+    report_store.read_top_pairs reads them) those that can rank in the top ``top``, with
+    the portfolio's ``pair_count``."""
     day = inputs.day
     summary = inputs.rows("correlation_summaries", pid)
     pairs = inputs.rows("position_correlations", pid)
@@ -485,12 +523,14 @@ def _correlations(inputs: ReportInputs, pid: str, top: int = 10) -> dict:
                         for r in pairs if r["symbol_a"] != r["symbol_b"]),
                        key=lambda r: (-abs(r["correlation"] or 0.0), r["symbol_a"],
                                       r["symbol_b"]))
+    count = int(pairs[0]["pair_count"]) if pairs and "pair_count" in pairs[0] \
+        else len(pair_rows)
     if not summary:
         return {"available": False, "reason": unavailable(
             "correlation_summaries", day,
             "asset not materialized, or fewer than two underlyings qualify"),
             "method": CORRELATION_METHOD, "n_positions": None, "avg_abs_correlation": None,
-            "effective_bets": None, "clusters": [], "pair_count": len(pair_rows),
+            "effective_bets": None, "clusters": [], "pair_count": count,
             "top_pairs": pair_rows[:top]}
     s = summary[0]
     raw = s["clusters"]
@@ -502,7 +542,7 @@ def _correlations(inputs: ReportInputs, pid: str, top: int = 10) -> dict:
             "n_positions": _int(s["n_positions"]),
             "avg_abs_correlation": num(s["avg_abs_correlation"]),
             "effective_bets": num(s["effective_bets"]), "clusters": clusters,
-            "pair_count": len(pair_rows), "top_pairs": pair_rows[:top]}
+            "pair_count": count, "top_pairs": pair_rows[:top]}
 
 
 def _issues(inputs: ReportInputs, pid: str) -> dict:
@@ -562,7 +602,7 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
     expos = inputs.rows("portfolio_exposures", portfolio_id)
     summary = _summary(snapshot, expos[0] if expos else None, day)
     gross = summary["gross_exposure"]
-    positions = _positions(inputs, portfolio_id, gross)
+    positions, position_betas = _positions(inputs, portfolio_id, gross)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "report_type": REPORT_TYPE,
@@ -585,8 +625,7 @@ def build_document(inputs: ReportInputs, portfolio_id: str, slug: str | None = N
         "positions": positions,
         "tag_exposures": _tag_exposures(inputs, portfolio_id, gross),
         "greeks": _greeks(positions, snapshot, day),
-        "factor_exposures": _factor_exposures(inputs, portfolio_id,
-                                              [p["position_id"] for p in positions]),
+        "factor_exposures": _factor_exposures(inputs, portfolio_id, position_betas),
         "market_risk": _market_risk(inputs, portfolio_id),
         "stress_tests": _stress(inputs, portfolio_id),
         "correlations": _correlations(inputs, portfolio_id),

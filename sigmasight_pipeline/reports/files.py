@@ -8,6 +8,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 FORMATS = ("md", "json", "csv", "png")
@@ -74,3 +75,92 @@ def atomic_write(path: Path, data: bytes) -> WrittenFile:
         Path(tmp).unlink(missing_ok=True)
         raise
     return WrittenFile(path=path, bytes=len(data), sha256=sha256_hex(data))
+
+
+
+@cache
+def _syncfs():
+    """libc's ``syncfs(fd)`` (Linux: flush one file system), or None where there is none."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+
+    def syncfs(fd: int) -> None:
+        if fn(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+    return syncfs
+
+
+def _make_durable(paths: Iterable[str | Path]) -> None:
+    """What was written to ``paths`` (files; directories for their entries) is on disk:
+    one ``syncfs`` per file system where there is one, else an ``fsync`` per path."""
+    syncfs = _syncfs()
+    paths = list(paths)
+    if syncfs is not None:  # one path per file system (its device)
+        paths = list({os.stat(p).st_dev: p for p in paths}.values())
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            (syncfs or os.fsync)(fd)
+        finally:
+            os.close(fd)
+
+
+class AtomicBatch:
+    """Many files written atomically (old or new content at each name, never a partial
+    file) and made durable together: each :meth:`write` goes to a temporary file beside its
+    target; :meth:`commit` flushes them all to disk, renames them into place and flushes the
+    renames. On Linux the flushes are two ``syncfs`` calls for the whole batch instead of an
+    ``fsync`` per file: a day of 2,000 portfolios is 8,000 files, and their fsyncs (~1.4 ms
+    of CPU each, in the journal) were a fifth of the reports' CPU time. Elsewhere each file
+    and directory is fsynced.
+
+    Use as a context manager: leaving it normally commits, an exception removes the
+    temporary files (the targets keep their previous content)::
+
+        with AtomicBatch() as batch:
+            written = batch.write(path, data)
+    """
+
+    def __init__(self):
+        self._pending: list[tuple[str, Path]] = []
+
+    def write(self, path: Path, data: bytes) -> WrittenFile:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self._pending.append((tmp, path))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        return WrittenFile(path=path, bytes=len(data), sha256=sha256_hex(data))
+
+    def commit(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        _make_durable(tmp for tmp, _ in pending)  # the content, before any name changes
+        for tmp, path in pending:
+            os.replace(tmp, path)
+        _make_durable(sorted({str(path.parent) for _, path in pending}))  # the renames
+
+    def abort(self) -> None:
+        pending, self._pending = self._pending, []
+        for tmp, _ in pending:
+            Path(tmp).unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicBatch:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()

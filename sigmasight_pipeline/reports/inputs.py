@@ -18,10 +18,12 @@ from pandas.core.dtypes.cast import maybe_box_native
 
 #: tables whose assets may not have run yet: the report says so instead of failing
 OPTIONAL_TABLES = (
-    "position_factor_exposures",
+    # per security (a position's rows are its beta symbol's: SPEC §7.1 views, joined in
+    # reports/document.py, not read as 100,000 view rows a day)
+    "security_factor_exposures",
     "portfolio_factor_exposures",
     "factor_correlations",
-    "position_interest_rate_betas",
+    "security_rate_betas",
     "market_risk_scenarios",
     "stress_test_results",
     "position_correlations",

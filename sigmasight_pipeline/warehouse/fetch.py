@@ -11,6 +11,10 @@ Python's cyclic garbage collector is paused while the rows and the frame are bui
 100,000-row read allocates some 200,000 tuples and lists (none in a reference cycle), and
 the collections they triggered, each traversing the young objects again, were half of a
 read's CPU time (0.47 → 0.23 s for a day of position values).
+
+JSON and JSONB values are parsed by orjson (the same dicts, lists, str, int and float as the
+standard library's parser, at a fraction of its time: a day's 36,000 stress-test rows each
+carry a JSON object of factor impacts).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import orjson
 import pandas as pd
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Text, cast
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Connection
@@ -51,6 +57,7 @@ def fetch_rows(conn: Connection, query: Select) -> list[tuple]:
                              compile_kwargs={"render_postcompile": True})
     raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
     with raw.cursor(binary=True) as cur, _gc_paused():
+        set_json_loads(orjson.loads, cur)
         cur.execute(str(compiled), compiled.params)
         return cur.fetchall()
 

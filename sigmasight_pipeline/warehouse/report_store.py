@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 
 from ..calendar import sessions_back
-from ..engines.activity import is_option
+from ..reports.document import PAIR_TIE_MARGIN, TOP_PAIRS
 from ..reports.inputs import OPTIONAL_TABLES, ReportInputs
 from . import tables as t
 from .engine_store import read_days
@@ -41,41 +41,50 @@ def _read_window(conn: Connection, table: Table, first: dt.date, last: dt.date) 
     return fetch_frame(conn, q, [c.name for c in table.columns])
 
 
+def read_top_pairs(conn: Connection, day: dt.date, top: int = TOP_PAIRS,
+                   margin: float = PAIR_TIE_MARGIN) -> pd.DataFrame:
+    """The position_correlations rows of ``day`` a report can list among its ``top``
+    strongest pairs, plus ``pair_count``: each portfolio's number of pairs (self-pairs left
+    out, as the report does). Filtered in PostgreSQL, in primary-key order: the whole table
+    is ~1,200 pairs a portfolio (2.4 M rows a day for 2,000 portfolios), the report shows 10.
+
+    Kept: every pair whose |correlation| is within ``margin`` of the ``top``-th strongest.
+    The report ranks by the correlation rounded to 6 decimals (ties by symbols), which can
+    move a pair by 5e-7 either way: a pair of its top 10 is never more than 1e-6 below the
+    10th strongest unrounded, so the report picks the same pairs from these rows as from
+    the whole table."""
+    pc = t.position_correlations
+    strength = func.abs(pc.c.correlation)
+    by_portfolio = {"partition_by": pc.c.portfolio_id}
+    ranked = (select(*pc.columns, strength.label("strength"),
+                     func.row_number().over(**by_portfolio, order_by=(
+                         strength.desc(), pc.c.symbol_a, pc.c.symbol_b)).label("rank"),
+                     func.count().over(**by_portfolio).label("pair_count"))
+              .where(pc.c.date == day, pc.c.symbol_a != pc.c.symbol_b)
+              .subquery())
+    floor = (select(ranked.c.portfolio_id, func.min(ranked.c.strength).label("floor"))
+             .where(ranked.c["rank"] <= top).group_by(ranked.c.portfolio_id).subquery())
+    names = [c.name for c in pc.columns]
+    q = (select(*(uuid_as_text(ranked.c[n]) for n in names), ranked.c.pair_count)
+         .join_from(ranked, floor, ranked.c.portfolio_id == floor.c.portfolio_id)
+         .where(ranked.c.strength >= floor.c.floor - margin)
+         .order_by(*(ranked.c[c.name] for c in pc.primary_key.columns)))
+    return fetch_frame(conn, q, [*names, "pair_count"])
+
+
 def read_securities(conn: Connection) -> pd.DataFrame:
     cols = ["symbol", "name", "asset_class", "sector", "industry"]
     q = select(*(t.securities.c[c] for c in cols)).order_by(t.securities.c.symbol)
     return pd.DataFrame(conn.execute(q).mappings().all(), columns=cols)
 
 
-#: per-position views (SPEC §7.1) → the security table they join, read and joined here
-_SECURITY_VIEWS = {
-    "position_factor_exposures": t.security_factor_exposures,
-    "position_interest_rate_betas": t.security_rate_betas,
-}
-
-
-def _position_rows(view: Table, security: pd.DataFrame, values: pd.DataFrame,
-                   positions: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a per-position view, joined in memory: each valued position to the
-    security rows of its beta symbol (an option's underlying, a stock itself)."""
-    option = is_option(positions["position_type"])
-    symbols = pd.DataFrame({"position_id": positions["position_id"].astype(str),
-                            "symbol": positions["underlying_symbol"].where(
-                                option, positions["symbol"])})
-    held = values[["date", "position_id"]].merge(symbols, on="position_id")
-    rows = held.merge(security.drop(columns="date"), on="symbol")
-    return rows.reindex(columns=[c.name for c in view.columns])
-
-
 def read_report_inputs(conn: Connection, day: dt.date,
                        history_days: int = HISTORY_DAYS) -> ReportInputs:
     """Everything the reports of ``day`` show, for every portfolio."""
     frames = {name: read_days(conn, getattr(t, name), day) for name in _DAY_TABLES
-              if name not in _SECURITY_VIEWS}
+              if name != "position_correlations"}
+    frames["position_correlations"] = read_top_pairs(conn, day)
     positions = read_positions(conn)
-    for name, security in _SECURITY_VIEWS.items():
-        frames[name] = _position_rows(getattr(t, name), read_days(conn, security, day),
-                                      frames["position_values"], positions)
     window = sessions_back(day, history_days) or [day]
     history = _read_window(conn, t.portfolio_snapshots, window[0], day)
     return ReportInputs(

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sigmasight_pipeline.calendar import sessions_back
@@ -67,6 +67,9 @@ option_rows = st.lists(st.tuples(pricey, st.sampled_from([1.0, -3.0, 0.0, 1e9]),
 @FUZZ
 @given(rows=option_rows, spot=pricey, stale=st.booleans(), bid=anyf, ask=anyf, last=anyf,
        iv=anyf, hist=st.one_of(bad, st.floats(0, 20)), rate=st.one_of(bad, st.floats(-0.05, 0.1)))
+# found by this test: a subnormal spot with a tiny vol gave a NaN gamma (0/0)
+@example(rows=[(1e-12, 1.0, 1, "C")], spot=5e-324, stale=False, bid=math.nan, ask=math.nan,
+         last=math.nan, iv=math.nan, hist=1e-12, rate=0.0)
 def test_greeks_engine_raises_valueerror_or_returns_finite_flagged_rows(
         rows, spot, stale, bid, ask, last, iv, hist, rate):
     options = _options(rows)

@@ -121,7 +121,7 @@ def _history_gaps(conn, symbols: list[str], first_day: dt.date) -> tuple[list[st
 
 
 def _unusable_prices(frame: pd.DataFrame) -> pd.Series:
-    """Rows whose close is not a plausible price (positive, finite, below $10m), or whose
+    """Rows whose close is not a plausible price (finite, $1e-6 to $10m), or whose
     adj_close is given but is not one: a vendor glitch, never a price to value with."""
     adj = pd.to_numeric(frame["adj_close"], errors="coerce").to_numpy(dtype=float)
     good_adj = np.isnan(adj) | plausible_price(adj)

@@ -24,7 +24,6 @@ from dagster import (
     multi_asset,
 )
 
-from ...reports.markdown import summary_preview
 from ...reports.render import PortfolioReport, write_day
 from ...resources import ReportsResource, WarehouseResource
 from ...warehouse.database import get_engine
@@ -117,12 +116,19 @@ def _row_frame(day: dt.date, written: list[PortfolioReport]) -> pd.DataFrame:
                                        "sha256"])
 
 
-def _links(written: list[PortfolioReport], formats: tuple[str, ...], root: Path,
+#: portfolios linked (and previewed) in an asset's metadata: the first in report order; the
+#: day's index page on the report server lists every one (2,000 portfolios' links made the
+#: event log entry thousands of entries long and the UI page unreadable)
+LINKED_PORTFOLIOS = 10
+
+
+def _links(day: dt.date, written: list[PortfolioReport], formats: tuple[str, ...], root: Path,
            reports: ReportsResource) -> dict:
-    """URL (and path) of each portfolio's files of ``formats``; the HTML view of each
-    Markdown report (served by the report server from the .md file) beside it."""
-    metadata: dict = {}
-    for r in written:
+    """The day's index page, and the URL (and path) of the files of ``formats`` of the first
+    :data:`LINKED_PORTFOLIOS` portfolios; the HTML view of each Markdown report (served by
+    the report server from the .md file) beside it."""
+    metadata: dict = {"day_index": MetadataValue.url(reports.url(f"{day.isoformat()}/"))}
+    for r in written[:LINKED_PORTFOLIOS]:
         for fmt in formats:
             f = r.files[fmt]
             rel = f.path.relative_to(root).as_posix()
@@ -134,17 +140,27 @@ def _links(written: list[PortfolioReport], formats: tuple[str, ...], root: Path,
     return metadata
 
 
+def _preview(day: dt.date, written: list[PortfolioReport], reports: ReportsResource
+             ) -> MetadataValue:
+    """Header and summary of the first :data:`LINKED_PORTFOLIOS` portfolios' reports."""
+    if not written:
+        return MetadataValue.md(f"no portfolio has a snapshot on {day}")
+    blocks = [r.preview for r in written[:LINKED_PORTFOLIOS]]
+    if len(written) > LINKED_PORTFOLIOS:
+        blocks.append(f"… and {len(written) - LINKED_PORTFOLIOS:,} more portfolios: "
+                      f"[{day} on the report server]({reports.url(f'{day.isoformat()}/')})")
+    return MetadataValue.md("\n\n".join(blocks))
+
+
 def _day_metadata(day: dt.date, written: list[PortfolioReport], rows: pd.DataFrame, root: Path,
                   reports: ReportsResource) -> dict[str, dict]:
     """Asset name → that day's own metadata: files written, links, the summary preview."""
     out = {}
     for name, formats in ASSET_FORMATS.items():
         meta = {"rows_written": int(rows["format"].isin(formats).sum()),
-                "portfolios": len(written), **_links(written, formats, root, reports)}
+                "portfolios": len(written), **_links(day, written, formats, root, reports)}
         if name == "report_markdown":
-            meta["preview"] = MetadataValue.md(
-                "\n\n".join(summary_preview(r.document) for r in written)
-                or f"no portfolio has a snapshot on {day}")
+            meta["preview"] = _preview(day, written, reports)
         out[name] = meta
     return out
 
@@ -174,7 +190,6 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
             rows_by_format[fmt] = rows_by_format.get(fmt, 0) + int(n)
         seconds += [r.seconds for r in written]
         last = written
-    last_day = days[-1].isoformat()
     for name, formats in ASSET_FORMATS.items():
         metadata: dict = {
             "reports_dir": MetadataValue.path(str(root)),
@@ -185,13 +200,11 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
             "render_seconds_per_portfolio": round(sum(seconds) / len(seconds), 3)
             if seconds else 0.0,
         }
-        metadata.update(_links(last, formats, root, reports))
+        metadata.update(_links(days[-1], last, formats, root, reports))
         day_meta = DayMetadata(context, asset_key=name)
         for day, per_asset in by_day.items():
             day_meta.add(day, **per_asset[name])
         day_meta.record()
         if name == "report_markdown":
-            metadata["preview"] = MetadataValue.md(
-                "\n\n".join(summary_preview(r.document) for r in last)
-                or f"no portfolio has a snapshot on {last_day}")
+            metadata["preview"] = _preview(days[-1], last, reports)
         yield MaterializeResult(asset_key=name, metadata=metadata)

@@ -1,0 +1,111 @@
+"""What the reports read from the warehouse: the strongest correlation pairs filtered in
+PostgreSQL (``read_top_pairs``) give the report the same top pairs and pair count as the
+whole ``position_correlations`` table, near-ties included; and a position's betas joined from
+the security tables in the report are the rows of the SPEC §7.1 views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pandas as pd
+from sqlalchemy import text
+
+from sigmasight_pipeline.reports.document import _beta_rows, _correlations, portfolios_to_report
+from sigmasight_pipeline.reports.inputs import ReportInputs
+from sigmasight_pipeline.warehouse import tables as t
+from sigmasight_pipeline.warehouse.engine_store import read_days
+from sigmasight_pipeline.warehouse.report_store import read_report_inputs, read_top_pairs
+
+DAY = dt.date(2025, 6, 30)
+
+
+def _report_pairs(frame: pd.DataFrame, pid: str) -> dict:
+    inputs = ReportInputs(day=DAY, portfolios=pd.DataFrame({"portfolio_id": [pid]}),
+                          positions=pd.DataFrame(columns=["position_id", "portfolio_id"]),
+                          tags=pd.DataFrame(columns=["position_id", "tag"]),
+                          securities=pd.DataFrame(columns=["symbol"]),
+                          tables={"position_correlations": frame,
+                                  "correlation_summaries": pd.DataFrame(
+                                      columns=["portfolio_id"])})
+    section = _correlations(inputs, pid)
+    return {"pair_count": section["pair_count"], "top_pairs": section["top_pairs"]}
+
+
+def test_top_pairs_read_in_sql_rank_like_the_report_near_ties_included(engine):
+    big, small = str(uuid.uuid4()), str(uuid.uuid4())
+    # big: a self-pair, ten clear pairs (the 10th strongest |ρ| is 0.45, pair Y-Z), then
+    # 0.4499996 (A-B: rounds to 0.45 and, by symbol, beats Y-Z into the top ten), 0.449998
+    # (2e-6 below the 10th: can never rank), and weak pairs
+    values = [("AAA", "AAA", 1.0), ("C", "D", 0.9), ("C", "E", -0.85), ("C", "F", 0.8),
+              ("D", "E", 0.75), ("D", "F", -0.7), ("E", "F", 0.65), ("G", "H", 0.6),
+              ("G", "I", 0.55), ("H", "I", -0.5), ("Y", "Z", -0.45), ("A", "B", 0.4499996),
+              ("A", "C", 0.449998), ("B", "C", 0.1), ("B", "D", 0.0)]
+    rows = [{"date": DAY, "portfolio_id": big, "symbol_a": a, "symbol_b": b, "correlation": r,
+             "n_obs": 60} for a, b, r in values]
+    rows += [{"date": DAY, "portfolio_id": small, "symbol_a": a, "symbol_b": b,
+              "correlation": r, "n_obs": 30} for a, b, r in
+             [("X", "X", 1.0), ("X", "Y", 0.3), ("X", "Z", -0.2), ("Y", "Z", 0.1)]]
+    # another day's pairs are not read
+    rows.append({"date": DAY - dt.timedelta(days=3), "portfolio_id": big, "symbol_a": "P",
+                 "symbol_b": "Q", "correlation": 0.99, "n_obs": 60})
+    with engine.begin() as conn:
+        conn.execute(t.position_correlations.insert(), rows)
+    with engine.connect() as conn:
+        top = read_top_pairs(conn, DAY)
+        whole = read_days(conn, t.position_correlations, DAY)
+
+    kept = top[top["portfolio_id"] == big]
+    assert set(zip(kept["symbol_a"], kept["symbol_b"], strict=True)) == {
+        (a, b) for a, b, r in values if a != b and abs(r) >= 0.4499996}
+    assert kept["pair_count"].unique().tolist() == [14]  # self-pair not counted
+    assert top[top["portfolio_id"] == small]["pair_count"].unique().tolist() == [3]
+    assert len(top[top["portfolio_id"] == small]) == 3
+    assert not (top["symbol_a"] == top["symbol_b"]).any()
+    assert (top["date"] == DAY).all()
+    # primary-key order, as read_days gives
+    key = ["portfolio_id", "symbol_a", "symbol_b"]
+    assert top[key].values.tolist() == top.sort_values(key)[key].values.tolist()
+
+    for pid in (big, small):
+        assert _report_pairs(top, pid) == _report_pairs(whole, pid)
+    listed = _report_pairs(top, big)["top_pairs"]
+    # A-B ties Y-Z at 0.45 (rounded) and wins on symbols: Y-Z is the 11th
+    assert [(p["symbol_a"], p["symbol_b"]) for p in listed][-2:] == [("H", "I"), ("A", "B")]
+    assert len(listed) == 10
+
+
+def test_report_inputs_match_the_warehouse_views_on_a_materialized_day(demo_book, run_days):
+    run_days(DAY)
+    with demo_book.connect() as conn:
+        inputs = read_report_inputs(conn, DAY)
+        whole = read_days(conn, t.position_correlations, DAY)
+        views = {name: pd.read_sql(text(f"SELECT * FROM sigmasight.{name} WHERE date = :d"),
+                                   conn, params={"d": DAY})
+                 for name in ("position_factor_exposures", "position_interest_rate_betas")}
+    assert len(whole) > 0
+    positions = inputs.positions
+    ports = portfolios_to_report(inputs)
+    assert len(ports) == 3
+    checked = 0
+    for port in ports:
+        pid = port["portfolio_id"]
+        valued = {r["position_id"] for r in inputs.rows("position_values", pid)}
+        book = [r for r in inputs.select(positions, "portfolio_id", (pid,))
+                if r["position_id"] in valued]
+        for view, table, key in [
+                ("position_factor_exposures", "security_factor_exposures",
+                 ["position_id", "factor"]),
+                ("position_interest_rate_betas", "security_rate_betas", ["position_id"])]:
+            joined = pd.DataFrame(_beta_rows(inputs, table, book))
+            expected = views[view][views[view]["position_id"].astype(str).isin(valued)]
+            expected = expected.assign(position_id=expected["position_id"].astype(str))
+            assert len(joined) == len(expected) > 0, (pid, view)
+            cols = [c for c in expected.columns if c != "date"]
+            got = joined[cols].sort_values(key).reset_index(drop=True)
+            want = expected[cols].sort_values(key).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want, check_dtype=False)
+            checked += len(joined)
+        assert _report_pairs(inputs.tables["position_correlations"], pid) == \
+            _report_pairs(whole, pid)
+    assert checked > 100
