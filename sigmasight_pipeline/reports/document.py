@@ -243,6 +243,12 @@ def _summary(snapshot: dict | None, exposure: dict | None, day: dt.date) -> dict
     return out
 
 
+def _beta_symbol(pos: dict) -> str:
+    """The symbol a position's betas and sector are those of: an option's underlying, else
+    its own (the row form of ``engines.sectors.underlying_symbols``)."""
+    return pos["underlying_symbol"] if pos["position_type"] in OPTION_TYPES else pos["symbol"]
+
+
 def _beta_rows(inputs: ReportInputs, table: str, positions: Iterable[dict]) -> list[dict]:
     """The rows of the per-position view of ``table`` (SPEC §7.1:
     position_factor_exposures / position_interest_rate_betas) for ``positions``, the
@@ -251,8 +257,7 @@ def _beta_rows(inputs: ReportInputs, table: str, positions: Iterable[dict]) -> l
     (position, then the security table's key order). Joined here from the ~7,000 security
     rows of the day rather than read as the view's 600,000 rows."""
     frame = inputs.tables.get(table)
-    symbol_of = {p["position_id"]: p["underlying_symbol"] if p["position_type"] in OPTION_TYPES
-                 else p["symbol"] for p in positions}
+    symbol_of = {p["position_id"]: _beta_symbol(p) for p in positions}
     by_symbol: dict[str, list[dict]] = {}
     for r in inputs.select(frame, "symbol", set(symbol_of.values())):
         by_symbol.setdefault(r["symbol"], []).append(r)
@@ -306,7 +311,7 @@ def _positions(inputs: ReportInputs, pid: str, gross: float | None
         v = vals.get(pos_id, {})
         g = greeks.get(pos_id, {})
         option = pos["position_type"] in OPTION_TYPES
-        sector_symbol = pos["underlying_symbol"] if option else pos["symbol"]
+        sector_symbol = _beta_symbol(pos)
         sec = secs.get(sector_symbol, {})
         expiration = pos["expiration"]
         row_tags = tag_map.get(pos_id, [])

@@ -58,24 +58,35 @@ class WrittenFile:
     sha256: str
 
 
-def atomic_write(path: Path, data: bytes) -> WrittenFile:
-    """Write ``data`` to ``path`` via a temporary file in the same directory + os.replace:
-    a reader sees the old file or the new one, never a partial one."""
-    path = Path(path)
+def _temp_beside(path: Path, data: bytes, fsync: bool) -> str:
+    """``data`` in a new temporary file (mode 644) in ``path``'s directory, fsynced when
+    ``fsync``; its name. Nothing is left behind when it fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write(path: Path, data: bytes) -> WrittenFile:
+    """Write ``data`` to ``path`` via a temporary file in the same directory + os.replace:
+    a reader sees the old file or the new one, never a partial one."""
+    path = Path(path)
+    tmp = _temp_beside(path, data, fsync=True)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return WrittenFile(path=path, bytes=len(data), sha256=sha256_hex(data))
-
 
 
 @cache
@@ -134,12 +145,8 @@ class AtomicBatch:
 
     def write(self, path: Path, data: bytes) -> WrittenFile:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self._pending.append((tmp, path))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
+        # flushed with the whole batch in commit()
+        self._pending.append((_temp_beside(path, data, fsync=False), path))
         return WrittenFile(path=path, bytes=len(data), sha256=sha256_hex(data))
 
     def commit(self) -> None:
