@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 
 import pandas as pd
 import psycopg
@@ -74,6 +75,36 @@ def test_crash_before_commit_keeps_previous_rows(engine):
     with pytest.raises(psycopg.errors.NotNullViolation), engine.begin() as conn:
         replace_partition(conn, treasury_yields, D1, bad)
     assert _read(engine) == before
+
+
+def test_a_copy_the_server_refuses_early_fails_whole_and_frees_the_connection(engine,
+                                                                              monkeypatch):
+    """The blocks go to the server from a writer thread: a key the server refuses in the
+    first block (while later blocks are still being encoded and queued) fails the write
+    with the server's error, keeps the previous rows, and leaves no COPY in progress."""
+    from sigmasight_pipeline.warehouse import writer
+
+    monkeypatch.setattr(writer, "_BLOCK_ROWS", 1_000)
+    n = 30_000
+    ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(n)]
+    ids[3] = ids[2]  # duplicate primary key (date, position_id) in the first block
+    frame = pd.DataFrame({
+        "date": D1, "position_id": ids, "portfolio_id": "00000000-0000-0000-0000-00000000000f",
+        "symbol": "AAPL", "price": 190.0, "price_source": "close", "price_date": D1,
+        "underlying_price": 190.0, "market_value": 1900.0, "exposure": 1900.0,
+        "notional": 1900.0, "cost_basis": 1800.0, "unrealized_pnl": 100.0,
+        "flags": [[] for _ in range(n)]})
+    good = frame.assign(position_id=[f"00000000-0000-0000-0001-{i:012d}" for i in range(n)])
+    with engine.begin() as conn:
+        replace_partition(conn, position_values, D1, good)
+    with pytest.raises(psycopg.errors.UniqueViolation), engine.begin() as conn:
+        replace_partition(conn, position_values, D1, frame)
+    with engine.begin() as conn:  # the pool's connections still work
+        kept = conn.execute(text(f"SELECT count(*), min(position_id::text) FROM "
+                                 f"{SCHEMA}.position_values WHERE date = :d"), {"d": D1}).one()
+        assert tuple(kept) == (n, good.position_id.min())
+        replace_partition(conn, position_values, D1, frame.iloc[4:])
+    assert _read(engine, "position_values")[0][1] == uuid.UUID(ids[4])
 
 
 def test_rows_outside_the_partition_are_refused(engine):

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from psycopg import pq
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     BigInteger,
@@ -355,14 +356,17 @@ def _copy(conn: Connection, qualified: str, table: Table, frame: pd.DataFrame,
     """COPY ``frame[columns]`` into ``qualified`` (``table``'s columns) in the transaction.
 
     Binary format, encoded here a column at a time (numpy for fixed-width types, each
-    distinct text once) and sent in blocks of rows: the server inserts a block while the
-    next is encoded. A column of a type without an encoder sends the write as text rows.
+    distinct text once) and sent in blocks of rows by a writer thread (psycopg's
+    ``QueuedLibpqWriter``): the next block is encoded while the server inserts the last
+    (600,000 correlation rows: 1.44 → 1.06 s). A column of a type without an encoder sends
+    the write as text rows.
     """
     pg_types = {c: _binary_encoder(table.c[c]) for c in columns}
     raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
     if any(t is None for t in pg_types.values()):
         cols = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN",
+                                           writer=QueuedLibpqWriter(cur)) as copy:
             for row in _rows(table, frame, columns):
                 copy.write_row(row)
         return len(frame)
@@ -370,8 +374,8 @@ def _copy(conn: Connection, qualified: str, table: Table, frame: pd.DataFrame,
     # NULL ones before the others, so that most rows start with a numpy-built run
     order = sorted(columns, key=lambda c: (pg_types[c] not in _FIXED_WIDTH, table.c[c].nullable))
     cols = ", ".join(f'"{c}"' for c in order)
-    with raw.cursor() as cur, cur.copy(
-            f"COPY {qualified} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+    with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN (FORMAT BINARY)",
+                                       writer=QueuedLibpqWriter(cur)) as copy:
         copy.write(_SIGNATURE)
         for start in range(0, len(frame), _BLOCK_ROWS):
             block = frame.iloc[start:start + _BLOCK_ROWS]
