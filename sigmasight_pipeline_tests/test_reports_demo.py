@@ -124,10 +124,10 @@ def test_demo_window_writes_every_format_deterministically(demo_book, run_days, 
 
 def test_range_rendered_in_worker_processes_equals_serial(demo_book, run_days, cli_env,
                                                           monkeypatch):
-    from sigmasight_pipeline.defs.reports import assets as report_assets
+    from sigmasight_pipeline.reports import days as report_days
 
     root = cli_env / "reports"
-    monkeypatch.setattr(report_assets, "MIN_DAYS_PER_WORKER", 1)  # 3 days → worker processes
+    monkeypatch.setattr(report_days, "MIN_DAYS_PER_WORKER", 1)  # 3 days → worker processes
     run_days(START, END)
     parallel = {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.*"))}
     with demo_book.connect() as conn:
@@ -136,7 +136,7 @@ def test_range_rendered_in_worker_processes_equals_serial(demo_book, run_days, c
     assert all(hashlib.sha256(Path(p).read_bytes()).hexdigest() == h
                for p, h in zip(rows.path, rows.sha256, strict=True))
 
-    monkeypatch.setattr(report_assets, "MIN_DAYS_PER_WORKER", 10_000)  # in process
+    monkeypatch.setattr(report_days, "MIN_DAYS_PER_WORKER", 10_000)  # in process
     run_days(START, END)
     serial = {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.*"))}
     assert serial == parallel

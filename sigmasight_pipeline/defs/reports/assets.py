@@ -8,10 +8,6 @@ of ``sigmasight.reports`` (path, bytes, sha256) in one transaction.
 """
 
 import datetime as dt
-import multiprocessing
-import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -24,10 +20,9 @@ from dagster import (
     multi_asset,
 )
 
-from ...reports.render import PortfolioReport, write_day
+from ...reports.days import rendered_days
+from ...reports.render import PortfolioReport
 from ...resources import ReportsResource, WarehouseResource
-from ...warehouse.database import get_engine
-from ...warehouse.report_store import read_report_inputs
 from ...warehouse.tables import reports as reports_table
 from ...warehouse.writer import replace_partition
 from ..common import DAILY, DayMetadata, partition_days
@@ -75,37 +70,6 @@ _DESCRIPTIONS = {
     "report_csv": "CSV per portfolio and day: one row per position with values, exposures, "
                   "Greeks and factor betas (the original system's 26 columns and more).",
 }
-
-
-#: days rendered per worker process in a range run (rendering, the chart above all, is CPU)
-MIN_DAYS_PER_WORKER = 5
-
-
-def _render_day(url: str, day: dt.date, root: Path) -> tuple[dt.date, list[PortfolioReport]]:
-    """Read one day's report inputs and write its files (runs in a worker for ranges)."""
-    with get_engine(url).connect() as conn:
-        inputs = read_report_inputs(conn, day)
-    return day, write_day(inputs, root)
-
-
-def _rendered_days(url: str, days: list[dt.date], root: Path
-                   ) -> Iterator[tuple[dt.date, list[PortfolioReport]]]:
-    """Each day's written reports, in day order; a long range renders on every core.
-
-    Files are written by the workers (atomically, one name per portfolio and day); the
-    ``reports`` rows are replaced by the caller, one transaction per day, in order.
-    """
-    workers = min(os.cpu_count() or 1, len(days) // MIN_DAYS_PER_WORKER)
-    if workers < 2:
-        # a short range: each day read once here, its portfolios rendered on every core
-        for day in days:
-            with get_engine(url).connect() as conn:
-                inputs = read_report_inputs(conn, day)
-            yield day, write_day(inputs, root, workers=os.cpu_count() or 1)
-        return
-    # spawn, not fork: the parent holds database connections and Dagster's threads
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_render_day, [url] * len(days), days, [root] * len(days))
 
 
 def _row_frame(day: dt.date, written: list[PortfolioReport]) -> pd.DataFrame:
@@ -181,7 +145,7 @@ def portfolio_reports(context: AssetExecutionContext, warehouse: WarehouseResour
     rows_by_format: dict[str, int] = {}
     seconds: list[float] = []
     by_day: dict[dt.date, dict[str, dict]] = {}
-    for day, written in _rendered_days(warehouse.url(), days, root):
+    for day, written in rendered_days(warehouse.url(), days, root):
         rows = _row_frame(day, written)
         by_day[day] = _day_metadata(day, written, rows, root, reports)
         with engine.begin() as conn:
