@@ -506,6 +506,26 @@ def test_correlation_filters_overlap_and_degenerate_portfolios():
     assert len(pairs15) == 3 and (pairs15.loc[pairs15["symbol_b"] == "E", "n_obs"] == 15).all()
 
 
+def test_clusters_are_per_portfolio_when_portfolios_share_symbols():
+    """A and B move together (ρ = 1), C and D do not. Portfolio "ab" holds A, B, C and
+    "bcd" holds B, C, D: each portfolio's cluster is its own symbols only, in the order the
+    input lists portfolios, even though B links A (in "ab") and is held by "bcd" too."""
+    prices, _ = price_table()
+    prices["F"] = prices["C"] ** 0.5  # log returns of F = C's / 2: ρ(C, F) = 1
+    exposures = pd.DataFrame({
+        "portfolio_id": ["bcd"] * 3 + ["ab"] * 3 + ["cf"] * 2,
+        "beta_symbol": ["D", "C", "B", "C", "B", "A", "F", "C"],
+        "exposure": [3e4, 2e4, 1e4, 1e4, 2e4, 3e4, 5e4, -5e4],
+    })
+    pairs, summary = position_correlations(exposures, prices, DAYS[-1])
+    assert summary["portfolio_id"].tolist() == ["bcd", "ab", "cf"]
+    assert summary["clusters"].tolist() == [[], [["A", "B"]], [["C", "F"]]]
+    assert pairs["portfolio_id"].tolist() == ["bcd"] * 3 + ["ab"] * 3 + ["cf"]
+    assert pairs[["symbol_a", "symbol_b"]].values.tolist() == [
+        ["B", "C"], ["B", "D"], ["C", "D"], ["A", "B"], ["A", "C"], ["B", "C"], ["C", "F"]]
+    assert pairs["correlation"].iloc[-1] == pytest.approx(1.0, abs=1e-12)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_effective_bets_bounds(seed):
     rng = np.random.default_rng(seed)

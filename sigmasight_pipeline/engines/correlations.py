@@ -153,44 +153,81 @@ def position_correlations(
     n_obs = (present.T @ present).astype(np.int64)  # common return days per pair
     column = {s: i for i, s in enumerate(symbols)}
 
-    # pairs gathered as plain lists and framed once (a DataFrame per portfolio was half the
-    # loop's time at 2,000 portfolios); symbols sorted once (unique within a portfolio)
-    pair_cols: dict[str, list] = {c: [] for c in PAIR_COLUMNS}
-    summaries = []
+    # kept rows as arrays, sorted by symbol within each portfolio (symbols are unique
+    # within a portfolio); each portfolio a slice [lo, hi). Pairs are gathered as indices
+    # into these arrays and framed once; pandas per portfolio was most of the loop's time.
     kept = kept.sort_values("beta_symbol", kind="stable")
-    by_portfolio = dict(tuple(kept.groupby("portfolio_id", sort=False)))
+    codes, order = pd.factorize(kept["portfolio_id"], sort=False)
+    by = np.argsort(codes, kind="stable")
+    k_pid = kept["portfolio_id"].to_numpy(dtype=object)[by]
+    k_sym = kept["beta_symbol"].to_numpy(dtype=object)[by]
+    k_col = np.array([column[s] for s in k_sym.tolist()], dtype=np.int64)
+    k_weight = kept["weight"].to_numpy(dtype=float)[by]
+    bounds = np.searchsorted(codes[by], np.arange(len(order) + 1))
+    slices = {pid: (int(bounds[i]), int(bounds[i + 1])) for i, pid in enumerate(order)}
+
+    pair_a: list[np.ndarray] = []  # row indices into the kept arrays
+    pair_b: list[np.ndarray] = []
+    pair_rho: list[np.ndarray] = []
+    pair_obs: list[np.ndarray] = []
+    link_a: list[np.ndarray] = []  # cluster edges (|ρ| ≥ threshold), same indices
+    link_b: list[np.ndarray] = []
+    stats = {}
     for pid in portfolio_ids:  # a loop over portfolios, not positions
-        rows = by_portfolio.get(pid)
-        if rows is None or len(rows) < 2:
-            n = 0 if rows is None else len(rows)
-            summaries.append((pid, n, np.nan, 1.0 if n == 1 else np.nan, []))
+        lo, hi = slices.get(pid, (0, 0))
+        if hi - lo < 2:
             continue
-        syms = rows["beta_symbol"].tolist()
-        idx = np.array([column[s] for s in syms])
+        idx = k_col[lo:hi]
         rho = np.clip(corr[np.ix_(idx, idx)], -1.0, 1.0)  # (m, m)
         obs = n_obs[np.ix_(idx, idx)]
         stored = np.isfinite(rho) & (obs >= min_overlap)
         np.fill_diagonal(stored, False)
         ia, ib = np.nonzero(np.triu(stored, k=1))
-        pair_cols["portfolio_id"] += [pid] * len(ia)
-        pair_cols["symbol_a"] += [syms[i] for i in ia]
-        pair_cols["symbol_b"] += [syms[j] for j in ib]
-        pair_cols["correlation"] += rho[ia, ib].tolist()
-        pair_cols["n_obs"] += obs[ia, ib].tolist()
+        pair_a.append(ia + lo)
+        pair_b.append(ib + lo)
+        pair_rho.append(rho[ia, ib])
+        pair_obs.append(obs[ia, ib])
         abs_rho = np.where(stored, np.abs(np.nan_to_num(rho)), 0.0)
         np.fill_diagonal(abs_rho, 1.0)
-        eb = effective_bets(rows["weight"].to_numpy(), abs_rho)
+        eb = effective_bets(k_weight[lo:hi], abs_rho)
         avg = float(np.abs(rho[ia, ib]).mean()) if len(ia) else np.nan
-        linked = stored & (np.abs(np.nan_to_num(rho)) >= cluster_threshold)
-        _, labels = connected_components(csr_matrix(linked), directed=False)
-        groups: dict[int, list[str]] = {}
-        for sym, label in zip(syms, labels.tolist(), strict=True):
-            groups.setdefault(label, []).append(sym)
-        clusters = sorted((sorted(g) for g in groups.values() if len(g) >= 2),
-                          key=lambda g: (-len(g), g))
-        summaries.append((pid, len(syms), avg, eb, clusters))
+        la, lb = np.nonzero(stored & (np.abs(np.nan_to_num(rho)) >= cluster_threshold))
+        link_a.append(la + lo)
+        link_b.append(lb + lo)
+        stats[pid] = (avg, eb)
 
-    pairs = (pd.DataFrame(pair_cols, columns=PAIR_COLUMNS) if pair_cols["portfolio_id"]
+    # clusters: connected components of one block-diagonal graph of every portfolio's
+    # links (no edge crosses portfolios), then grouped by portfolio
+    n_kept = len(k_sym)
+    la = np.concatenate(link_a) if link_a else np.empty(0, dtype=np.int64)
+    lb = np.concatenate(link_b) if link_b else np.empty(0, dtype=np.int64)
+    labels = np.empty(0, dtype=np.int64)
+    if n_kept:
+        graph = csr_matrix((np.ones(len(la), dtype=np.int8), (la, lb)), shape=(n_kept, n_kept))
+        _, labels = connected_components(graph, directed=False)
+    members: dict[int, list[str]] = {}
+    for label, sym in zip(labels.tolist(), k_sym.tolist(), strict=True):
+        members.setdefault(label, []).append(sym)
+    summaries = []
+    for pid in portfolio_ids:
+        lo, hi = slices.get(pid, (0, 0))
+        n = hi - lo
+        if n < 2:
+            summaries.append((pid, n, np.nan, 1.0 if n == 1 else np.nan, []))
+            continue
+        groups = [members[g] for g in dict.fromkeys(labels[lo:hi].tolist())]
+        clusters = sorted((sorted(g) for g in groups if len(g) >= 2),
+                          key=lambda g: (-len(g), g))
+        summaries.append((pid, n, *stats[pid], clusters))
+
+    a = np.concatenate(pair_a) if pair_a else np.empty(0, dtype=np.int64)
+    b = np.concatenate(pair_b) if pair_b else np.empty(0, dtype=np.int64)
+    pair_cols = {
+        "portfolio_id": k_pid[a], "symbol_a": k_sym[a], "symbol_b": k_sym[b],
+        "correlation": np.concatenate(pair_rho) if pair_rho else np.empty(0),
+        "n_obs": np.concatenate(pair_obs) if pair_obs else np.empty(0, dtype=np.int64),
+    }
+    pairs = (pd.DataFrame(pair_cols, columns=PAIR_COLUMNS) if len(a)
              else pd.DataFrame(columns=PAIR_COLUMNS))
     pairs = pairs.astype({"correlation": float, "n_obs": np.int64})[PAIR_COLUMNS]
     summary = pd.DataFrame(summaries, columns=SUMMARY_COLUMNS)
