@@ -358,8 +358,9 @@ def _copy(conn: Connection, qualified: str, table: Table, frame: pd.DataFrame,
     Binary format, encoded here a column at a time (numpy for fixed-width types, each
     distinct text once) and sent in blocks of rows by a writer thread (psycopg's
     ``QueuedLibpqWriter``): the next block is encoded while the server inserts the last
-    (600,000 correlation rows: 1.44 → 1.06 s). A column of a type without an encoder sends
-    the write as text rows.
+    (600,000 correlation rows: 1.44 → 1.06 s). Its queue holds at most 1,024 pieces of
+    128 kB, so a slow server bounds the buffered data at 128 MB. A column of a type without
+    an encoder sends the write as text rows.
     """
     pg_types = {c: _binary_encoder(table.c[c]) for c in columns}
     raw = conn.connection.driver_connection  # psycopg.Connection, same transaction
