@@ -56,6 +56,23 @@ def test_read_each_day_and_chunks_without_the_date_column(two_days):
     assert list(each[D1]["series_id"]) == ["DGS10", "DGS2", "DGS3MO"]  # primary-key order
 
 
+def test_chunks_read_the_day_before_with_the_first_day(two_days, monkeypatch):
+    from sigmasight_pipeline.warehouse import engine_store
+
+    queries = []
+    real = engine_store.read_each_day
+    monkeypatch.setattr(engine_store, "read_each_day",
+                        lambda conn, table, days, *a, **k: queries.append(list(days))
+                        or real(conn, table, days, *a, **k))
+    with two_days.connect() as conn:
+        chunks = DayChunks(treasury_yields, [D2], ["series_id", "value"], before=D1)
+        by_day = {d: chunks(conn, d) for d in (D1, D2)}  # t−1 asked first, as the assets do
+        for day in (D1, D2):
+            alone = read_days(conn, treasury_yields, day)[["series_id", "value"]]
+            pd.testing.assert_frame_equal(by_day[day], alone)
+    assert queries == [[D1, D2]]
+
+
 def test_unknown_columns_are_refused(two_days):
     with two_days.connect() as conn:
         with pytest.raises(KeyError, match="no column"):

@@ -79,15 +79,22 @@ class DayChunks:
     per query (fewer round trips than one per day) with memory bounded by
     ``ROWS_PER_CHUNK`` rows: the first chunk is one day, later chunks are sized from the
     rows a day had. Days outside ``days`` are read on their own. Each call returns a copy.
+
+    ``before``: a day read in the same first query as the first day (the session before the
+    range, for an asset that reads t−1's rows beside t's): the first chunk is then two days.
     """
 
     def __init__(self, table: Table, days: Sequence[dt.date],
-                 columns: Sequence[str] | None = None, **filters):
+                 columns: Sequence[str] | None = None, *, before: dt.date | None = None,
+                 **filters):
         self.table, self.columns, self.filters = table, columns, filters
         self.days = list(days)
+        self._size = 1
+        if before is not None and before not in self.days:
+            self.days.insert(0, before)
+            self._size = 2
         self._index = {day: i for i, day in enumerate(self.days)}
         self._frames: dict[dt.date, pd.DataFrame] = {}
-        self._size = 1
 
     def __call__(self, conn: Connection, day: dt.date) -> pd.DataFrame:
         if day not in self._frames:

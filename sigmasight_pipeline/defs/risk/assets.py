@@ -43,7 +43,6 @@ from ..common import (
     DayMetadata,
     issue_counts,
     partition_days,
-    portfolio_names,
     preview,
     write_issues,
 )
@@ -235,13 +234,15 @@ def portfolio_snapshots_asset(context: AssetExecutionContext, warehouse: Warehou
     written = 0
     with engine.connect() as conn:
         inputs = load_range(conn, days)
-        names = portfolio_names(conn)
-        ports = read_portfolios(conn)["portfolio_id"].astype(str).tolist()
+        book = read_portfolios(conn)
+    ports = book["portfolio_id"].astype(str).tolist()
+    names = dict(zip(ports, book["name"], strict=True))  # id (text) → name, previews
     snaps = []
-    # upstream rows (not written here) a chunk of days per query; t−1's values are t−1's
-    read_values, read_greeks, read_exposures = (
-        DayChunks(table, days) for table in (position_values, position_greeks,
-                                             portfolio_exposures))
+    # upstream rows (not written here) a chunk of days per query; t−1's values are t−1's,
+    # the first day's read with it
+    read_values = DayChunks(position_values, days, before=previous_trading_day(days[0]))
+    read_greeks, read_exposures = (DayChunks(table, days)
+                                   for table in (position_greeks, portfolio_exposures))
     for day in days:
         prev_day = previous_trading_day(day)
         with engine.connect() as conn:

@@ -105,9 +105,11 @@ def pnl_attribution_asset(context: AssetExecutionContext, warehouse: WarehouseRe
     # a chunk of days per query, only the columns used; t−1 asked first, as it may end the
     # previous chunk. Betas per symbol (SPEC §7.1: 6,000 rows a day where the position view
     # has 600,000), joined through each position's beta symbol by the engine.
-    read_values = DayChunks(position_values, days)
+    first_prev = previous_trading_day(days[0])
+    read_values = DayChunks(position_values, days, before=first_prev)
     read_greeks = DayChunks(position_greeks, days, [
-        "date", "position_id", "underlying_price", "implied_vol", "gamma", "theta", "vega"])
+        "date", "position_id", "underlying_price", "implied_vol", "gamma", "theta", "vega"],
+        before=first_prev)
     read_betas = DayChunks(security_factor_exposures, days, ["date", "symbol", "factor", "beta"])
     read_rate_betas = DayChunks(security_rate_betas, days, ["date", "symbol", "ir_beta"])
     read_factors = DayChunks(factor_returns, days, ["date", "factor", "daily_return"])
