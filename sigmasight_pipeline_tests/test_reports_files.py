@@ -64,3 +64,31 @@ def test_batch_writes_fsync_every_file_and_directory_without_syncfs(tmp_path, mo
     monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real(fd)))
     _batch_writes(tmp_path)
     assert len(fsyncs) == 3 + 2  # the three files, then their two directories
+
+
+def test_a_batch_whose_commit_fails_leaves_no_temporary_files(tmp_path, monkeypatch):
+    """A rename refused half-way (a full disk, a permission): the names renamed show the new
+    content, the others their old one, and none of the batch's temporary files remain."""
+    import os
+
+    import pytest
+
+    from sigmasight_pipeline.reports import files
+
+    for name in ("a.md", "b.md", "c.md"):
+        (tmp_path / name).write_bytes(b"old")
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="No space"), files.AtomicBatch() as batch:
+        for name in ("a.md", "b.md", "c.md"):
+            batch.write(tmp_path / name, b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md", "c.md"]
+    assert [(tmp_path / n).read_bytes() for n in ("a.md", "b.md", "c.md")] == [
+        b"new", b"old", b"old"]

@@ -153,9 +153,17 @@ class AtomicBatch:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        _make_durable(tmp for tmp, _ in pending)  # the content, before any name changes
-        for tmp, path in pending:
-            os.replace(tmp, path)
+        renamed = 0
+        try:
+            _make_durable(tmp for tmp, _ in pending)  # the content, before any name changes
+            for tmp, path in pending:
+                os.replace(tmp, path)
+                renamed += 1
+        except BaseException:
+            # the names not reached keep their previous content; no temporary file stays
+            for tmp, _ in pending[renamed:]:
+                Path(tmp).unlink(missing_ok=True)
+            raise
         _make_durable(sorted({str(path.parent) for _, path in pending}))  # the renames
 
     def abort(self) -> None:
