@@ -672,3 +672,21 @@ run_failures = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_run_failures_failed_at", "failed_at"),
 )
+
+# --- change tracking -------------------------------------------------------------------
+
+#: one row per tracked table: a new random ``version`` for every statement that changes it
+#: (statement triggers on INSERT, UPDATE, DELETE and TRUNCATE, migration 0008), written in
+#: the changing transaction, so a reader holding a copy of the table checks one row instead
+#: of reading 100,000 (``positions_store.read_positions``). Random, not a counter: a schema
+#: dropped and migrated again never repeats a version a process may still hold.
+table_versions = Table(
+    "table_versions",
+    metadata,
+    Column("table_name", Text, primary_key=True),
+    Column("version", UUID(as_uuid=False), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: the tables :data:`table_versions` tracks
+VERSIONED_TABLES = ("portfolios", "positions")
