@@ -92,3 +92,28 @@ def test_a_batch_whose_commit_fails_leaves_no_temporary_files(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md", "c.md"]
     assert [(tmp_path / n).read_bytes() for n in ("a.md", "b.md", "c.md")] == [
         b"new", b"old", b"old"]
+
+
+def test_temporary_names_skip_a_leftover_and_files_get_mode_644(tmp_path, monkeypatch):
+    """A temporary file left by a crashed process that had this pid is neither reused nor
+    overwritten; the written file is rw-r--r-- whatever the umask."""
+    import itertools
+    import os
+    import stat
+
+    from sigmasight_pipeline.reports import files
+
+    monkeypatch.setattr(files, "_TEMP_NUMBERS", itertools.count(7))
+    leftover = tmp_path / f".a.md.{os.getpid()}-7.tmp"
+    leftover.write_bytes(b"crashed")
+    old = os.umask(0o077)
+    try:
+        with files.AtomicBatch() as batch:
+            written = batch.write(tmp_path / "a.md", b"new" * 50_000)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.md").read_bytes() == b"new" * 50_000
+    assert written.bytes == 150_000
+    assert leftover.read_bytes() == b"crashed"
+    assert stat.S_IMODE((tmp_path / "a.md").stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == [leftover.name, "a.md"]

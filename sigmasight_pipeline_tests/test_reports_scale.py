@@ -29,7 +29,14 @@ def test_multi_portfolio_render_in_workers_equals_single_portfolio_renders(
     monkeypatch.setattr(render, "MIN_PORTFOLIOS_PER_WORKER", 1)  # 3 portfolios → 2 workers
     in_workers = render.write_day(inputs, tmp_path / "workers", workers=2)
     in_process = render.write_day(inputs, tmp_path / "serial", workers=1)
+    with render.report_pool(2) as pool:  # started before the day is read (reports/days.py)
+        in_pool = render.write_day(inputs, tmp_path / "pool", workers=2, pool=pool)
     assert [r.portfolio_id for r in in_workers] == [p["portfolio_id"] for p in ports]
+    for p, w in zip(in_pool, in_workers, strict=True):
+        assert p.portfolio_id == w.portfolio_id and sorted(p.files) == sorted(w.files)
+        for fmt, f in p.files.items():
+            assert f.path.parent == tmp_path / "pool" / END.isoformat()
+            assert f.path.read_bytes() == w.files[fmt].path.read_bytes(), (p.slug, fmt)
     slugs = render.slugs_for(inputs)
     for w, s in zip(in_workers, in_process, strict=True):
         # the reference: one portfolio, built from the whole (unsplit) day

@@ -12,11 +12,15 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from ..warehouse.database import get_engine
 from ..warehouse.report_store import read_report_inputs
-from .render import PortfolioReport, write_day
+from ..warehouse.tables import portfolios
+from .render import PortfolioReport, report_pool, workers_for, write_day
 
 #: days rendered per worker process in a range run (rendering, the chart above all, is CPU)
 MIN_DAYS_PER_WORKER = 5
@@ -39,11 +43,17 @@ def rendered_days(url: str, days: list[dt.date], root: Path
     """
     workers = min(os.cpu_count() or 1, len(days) // MIN_DAYS_PER_WORKER)
     if workers < 2:
-        # a short range: each day read once here, its portfolios rendered on every core
-        for day in days:
-            with get_engine(url).connect() as conn:
-                inputs = read_report_inputs(conn, day)
-            yield day, write_day(inputs, root, workers=os.cpu_count() or 1)
+        # a short range: each day read once here, its portfolios rendered on every core by
+        # workers started before the read (they import while it runs), when the book has
+        # enough portfolios for them
+        with get_engine(url).connect() as conn:
+            book = conn.execute(select(func.count()).select_from(portfolios)).scalar_one()
+        workers = workers_for(book, os.cpu_count() or 1)
+        with report_pool(workers) if workers > 1 else nullcontext() as pool:
+            for day in days:
+                with get_engine(url).connect() as conn:
+                    inputs = read_report_inputs(conn, day)
+                yield day, write_day(inputs, root, workers=workers, pool=pool)
         return
     # spawn, not fork: the parent holds database connections and Dagster's threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:

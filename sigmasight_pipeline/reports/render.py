@@ -81,27 +81,45 @@ def _started() -> None:
     """Nothing: a task that has a worker process start (and import this module) early."""
 
 
-def write_day(inputs: ReportInputs, reports_dir: Path, workers: int = 1
-              ) -> list[PortfolioReport]:
+def report_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` rendering processes, started now (a process and its imports take ~1 s
+    each: a caller starts them before reading the day, and they import while it reads)."""
+    # spawn, not fork: the caller may hold database connections and Dagster's threads
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(_started)
+    return pool
+
+
+def workers_for(portfolios: int, workers: int) -> int:
+    """The worker processes worth starting for a day of ``portfolios`` (1: render here)."""
+    return max(1, min(workers, portfolios // MIN_PORTFOLIOS_PER_WORKER))
+
+
+def write_day(inputs: ReportInputs, reports_dir: Path, workers: int = 1,
+              pool: ProcessPoolExecutor | None = None) -> list[PortfolioReport]:
     """Render and atomically write every portfolio's report set for ``inputs.day``.
 
     With ``workers`` > 1 (and enough portfolios) the portfolios are rendered in that many
-    worker processes, each sent only its portfolios' rows; the files and their order are
-    the same as in-process.
+    worker processes (``pool``'s, started by :func:`report_pool`, or a pool of this call),
+    each sent only its portfolios' rows; the files and their order are the same as
+    in-process.
     """
     slugs = slugs_for(inputs)
     ports = portfolios_to_report(inputs)
-    workers = min(workers, len(ports) // MIN_PORTFOLIOS_PER_WORKER)
+    workers = workers_for(len(ports), workers)
     if workers < 2:
         return render_portfolios(inputs, ports, slugs, reports_dir)
+    if pool is None:
+        with report_pool(workers) as own:
+            return _render_in(own, workers, inputs, ports, slugs, reports_dir)
+    return _render_in(pool, workers, inputs, ports, slugs, reports_dir)
+
+
+def _render_in(pool: ProcessPoolExecutor, workers: int, inputs: ReportInputs, ports: list[dict],
+               slugs: dict[str, str], reports_dir: Path) -> list[PortfolioReport]:
     n = min(len(ports), workers * CHUNKS_PER_WORKER)
     chunks = [ports[i * len(ports) // n:(i + 1) * len(ports) // n] for i in range(n)]
-    # spawn, not fork: the caller may hold database connections and Dagster's threads
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        # the workers start (a process and its imports: ~1 s each) while the day is split
-        for _ in range(workers):
-            pool.submit(_started)
-        parts = split_inputs(shared_values(inputs),
-                             [[p["portfolio_id"] for p in c] for c in chunks])
-        done = pool.map(render_portfolios, parts, chunks, [slugs] * n, [reports_dir] * n)
-        return [r for part in done for r in part]
+    parts = split_inputs(shared_values(inputs), [[p["portfolio_id"] for p in c] for c in chunks])
+    done = pool.map(render_portfolios, parts, chunks, [slugs] * n, [reports_dir] * n)
+    return [r for part in done for r in part]
