@@ -87,7 +87,10 @@ def _frame(n: int) -> pd.DataFrame:
         "ts": [None if i % 8 == 0 else dt.datetime(
             2025, 6, 30, 12, 0, 1, 123456, tzinfo=dt.timezone(dt.timedelta(hours=i % 5 - 2)))
             + dt.timedelta(seconds=i * 999) for i in range(n)],
+        # with a null inside (the json.dumps path) and without (orjson's)
         "j": [None if i % 10 == 0 else {"a": i, "s": TEXTS[i % 9], "l": [1.5, -0.0, None]}
+              if i % 2 else {"a": -i, "s": TEXTS[i % 12], "x": [1.5e-7, 5e-324, 1 / 3, -123456.789],
+                             "big": 2**62, "nested": {"t": True, "f": False, "e": []}}
               for i in range(n)],
         "a": [None if i % 11 == 0 else ([] if i % 3 == 0 else [TEXTS[i % 9], "x,y", "{}"])
               for i in range(n)],
@@ -161,6 +164,17 @@ def test_awkward_values_round_trip_exactly(scratch):
         assert s == _na(frame["s"][i]) and a == frame["a"][i] and d == frame["d"][i]
         assert i2 == frame["i2"][i] and i8 == frame["i8"][i] and j == frame["j"][i]
         assert ts == frame["ts"][i]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_number_in_jsonb_is_an_error_not_a_null(scratch, bad):
+    import psycopg
+
+    frame = pd.DataFrame({"j": [{"ok": 1.0}, {"impact": bad}]})
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        _write_binary(scratch, frame)
+    with scratch.connect() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {SCRATCH}.odd")).scalar_one() == 0
 
 
 def test_pandas_dtypes_are_encoded_like_their_python_values(scratch):

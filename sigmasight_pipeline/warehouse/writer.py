@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from psycopg import pq
 from psycopg.copy import QueuedLibpqWriter
@@ -267,8 +268,29 @@ def _text_arrays(series: pd.Series) -> list[bytes]:
     return out
 
 
-def _jsons(series: pd.Series) -> list[Any]:
-    return [None if v is None else Jsonb(v) for v in series.tolist()]
+#: JSONB's binary format: a version byte, then the JSON text
+_JSONB_VERSION = b"\x01"
+
+
+def _jsonbs(series: pd.Series) -> list[bytes]:
+    """JSONB fields: the text by orjson (a tenth of ``json.dumps``' time: 36,000 stress rows
+    a day carry an object of factor impacts each). orjson writes NaN and infinity as
+    ``null``: any text holding ``null`` (a None inside, or such a float) and anything orjson
+    refuses is written by ``json.dumps`` instead, whose ``NaN`` PostgreSQL rejects, so a
+    non-finite number is an error, never a stored null."""
+    out: list[bytes | None] = []
+    for v in series.tolist():
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            text = orjson.dumps(v)
+        except (orjson.JSONEncodeError, TypeError):
+            text = b"null"
+        if b"null" in text:
+            text = json.dumps(v).encode("utf-8")
+        out.append(_JSONB_VERSION + text)
+    return _with_length(out)
 
 
 def _bools(series: pd.Series) -> list[Any]:
@@ -317,7 +339,7 @@ def _encode(cur, pg_type: str, series: pd.Series) -> _Fixed | list[bytes]:
     if pg_type == "text[]":
         return _text_arrays(series)
     if pg_type == "jsonb":
-        return _dumped(cur, pg_type, _jsons(series))
+        return _jsonbs(series)
     if pg_type == "bool":
         return _dumped(cur, pg_type, _bools(series))
     fields = _int_fields(series, pg_type)
