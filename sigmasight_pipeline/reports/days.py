@@ -13,9 +13,11 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from ..warehouse.database import get_engine
 from ..warehouse.report_store import read_report_inputs
@@ -26,10 +28,16 @@ from .render import PortfolioReport, report_pool, workers_for, write_day
 MIN_DAYS_PER_WORKER = 5
 
 
+@cache
+def _engine(url: str) -> Engine:
+    """One engine (and connection pool) per URL in a worker: its days reuse connections."""
+    return get_engine(url)
+
+
 def render_stored_day(url: str, day: dt.date, root: Path
                       ) -> tuple[dt.date, list[PortfolioReport]]:
     """Read one day's report inputs and write its files (runs in a worker for ranges)."""
-    with get_engine(url).connect() as conn:
+    with _engine(url).connect() as conn:
         inputs = read_report_inputs(conn, day)
     return day, write_day(inputs, root)
 
@@ -46,14 +54,18 @@ def rendered_days(url: str, days: list[dt.date], root: Path
         # a short range: each day read once here, its portfolios rendered on every core by
         # workers started before the read (they import while it runs), when the book has
         # enough portfolios for them
-        with get_engine(url).connect() as conn:
-            book = conn.execute(select(func.count()).select_from(portfolios)).scalar_one()
-        workers = workers_for(book, os.cpu_count() or 1)
-        with report_pool(workers) if workers > 1 else nullcontext() as pool:
-            for day in days:
-                with get_engine(url).connect() as conn:
-                    inputs = read_report_inputs(conn, day)
-                yield day, write_day(inputs, root, workers=workers, pool=pool)
+        engine = get_engine(url)  # one pool for the range's days (and the pairs' thread)
+        try:
+            with engine.connect() as conn:
+                book = conn.execute(select(func.count()).select_from(portfolios)).scalar_one()
+            workers = workers_for(book, os.cpu_count() or 1)
+            with report_pool(workers) if workers > 1 else nullcontext() as pool:
+                for day in days:
+                    with engine.connect() as conn:
+                        inputs = read_report_inputs(conn, day)
+                    yield day, write_day(inputs, root, workers=workers, pool=pool)
+        finally:
+            engine.dispose()
         return
     # spawn, not fork: the parent holds database connections and Dagster's threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
