@@ -240,3 +240,51 @@ def test_fetch_frame_is_the_frame_of_psycopgs_rows_and_restores_the_gc(scratch):
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     for name in names:
         assert [type(v) for v in got[name]] == [type(v) for v in want[name]], name
+
+
+def _stored_column(engine, column: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(text(f"SELECT {column} FROM {SCRATCH}.odd ORDER BY k")).scalars().all()
+
+
+def test_uuid_texts_in_the_canonical_spelling_are_decoded_exactly(scratch):
+    """The one-pass decode of 8-4-4-4-12 texts (either case) stores what uuid.UUID parses;
+    a column mixing spellings or uuid.UUID values takes the per-value path."""
+    ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"p{i}") for i in range(300)]
+    texts = [str(u).upper() if i % 3 == 0 else str(u) for i, u in enumerate(ids)]
+    texts[-1] = texts[-1][:9] + texts[-1][9:].upper()  # mixed case within one value
+    _write_binary(scratch, pd.DataFrame({"u": texts}))
+    mixed = [u.hex if i % 2 else u for i, u in enumerate(ids[:50])] + [None, math.nan]
+    _write_binary(scratch, pd.DataFrame({"u": pd.Series(mixed, dtype=object)}))
+    # hyphens elsewhere: not the canonical spelling, read as uuid.UUID reads it
+    odd = "0000000-00000-0000-0000-00000000000a"
+    _write_binary(scratch, pd.DataFrame({"u": [str(ids[0]), odd]}))
+    assert _stored_column(scratch, "u") == [uuid.UUID(t) for t in texts] + ids[:50] + [
+        None, None, ids[0], uuid.UUID(int=10)]
+
+
+@pytest.mark.parametrize("bad", [
+    "00000000-0000-0000-0000-0000000-0000",   # 36 characters, a hyphen for a digit
+    "00000000-0000-0000-0000-00000000000g",   # not a hex digit
+    "00000000-0000-0000-0000-0000000000000",  # 37 characters ...
+])
+def test_a_malformed_uuid_text_is_an_error_not_a_wrong_id(scratch, bad):
+    good = [str(uuid.UUID(int=i)) for i in range(1, 5)]
+    # ... beside a 35-character one: together as long as two canonical texts
+    values = [*good, bad] + ([bad[:35]] if len(bad) == 37 else [])
+    with pytest.raises(ValueError, match=f"u: not a uuid: '{bad}'"):
+        _write_binary(scratch, pd.DataFrame({"u": values}))
+
+
+def test_text_arrays_of_every_shape_are_stored_as_their_items_text(scratch):
+    """Flags as lists, tuples, numpy arrays, with non-text items, repeated or not, NULL; a
+    str is one item, a list inside is its str() (the text COPY path cannot send tuples)."""
+    shared = ["stale_price"]
+    values = [shared, shared, [], (), ("a", "b"), ["a", "b"], [1, 2.5], np.array(["x", "y"]),
+              None, math.nan, ["🙂", ""], ("a", "b"), [], ["1"], [1], "one", [["nested"]],
+              np.array([["p", "q"]])] * 7
+    want = [["stale_price"], ["stale_price"], [], [], ["a", "b"], ["a", "b"], ["1", "2.5"],
+            ["x", "y"], None, None, ["🙂", ""], ["a", "b"], [], ["1"], ["1"], ["one"],
+            ["['nested']"], ["['p' 'q']"]] * 7
+    _write_binary(scratch, pd.DataFrame({"a": pd.Series(values, dtype=object)}))
+    assert _stored_column(scratch, "a") == want

@@ -115,6 +115,30 @@ class _Fixed:
         self.dtype, self.values = np.dtype(dtype), values
 
 
+class _Coded:
+    """A column whose field in row i is ``fields[codes[i]]``: few distinct fields (texts,
+    flags; each 4-byte length and value, or the NULL marker) over many rows."""
+
+    __slots__ = ("codes", "fields")
+
+    def __init__(self, codes: np.ndarray, fields: np.ndarray):
+        self.codes, self.fields = codes, fields
+
+    def rows(self) -> list[bytes]:
+        return self.fields[self.codes].tolist()
+
+
+def _merged(a: _Coded, b: _Coded) -> _Coded:
+    """Columns ``a`` then ``b`` as one: each distinct pair of fields joined once."""
+    pairs = a.codes.astype(np.int64) * len(b.fields) + b.codes
+    codes, uniques = pd.factorize(pairs)
+    first, second = np.divmod(np.asarray(uniques), len(b.fields))
+    fields = np.empty(len(uniques), dtype=object)
+    fields[:] = [x + y for x, y in zip(a.fields[first].tolist(), b.fields[second].tolist(),
+                                       strict=True)]
+    return _Coded(codes, fields)
+
+
 def _fields(dtype: str, values: np.ndarray, null: np.ndarray) -> _Fixed | list[bytes]:
     """Fixed-width values as one column, or (with NULLs) as each row's field: 4-byte
     length and value, or the NULL marker."""
@@ -123,13 +147,17 @@ def _fields(dtype: str, values: np.ndarray, null: np.ndarray) -> _Fixed | list[b
     return _field_list(_Fixed(dtype, values), null)
 
 
+def _records(rec: np.ndarray) -> list[bytes]:
+    """Each record of a numpy record array as its bytes (a void view: no slicing loop)."""
+    return np.frombuffer(rec.tobytes(), dtype=f"V{rec.itemsize}").tolist()
+
+
 def _field_list(col: _Fixed, null: np.ndarray | None = None) -> list[bytes]:
     """Each row's field of a fixed-width column (NULL where ``null``)."""
     rec = np.empty(len(col.values), dtype=[("n", ">i4"), ("v", col.dtype)])
     rec["n"] = col.dtype.itemsize
     rec["v"] = col.values
-    blob, size = rec.tobytes(), rec.itemsize
-    out = [blob[i:i + size] for i in range(0, len(blob), size)]
+    out = _records(rec)
     if null is not None:
         for i in np.flatnonzero(null).tolist():
             out[i] = _NULL
@@ -140,32 +168,65 @@ def _with_length(encoded: list[bytes | None]) -> list[bytes]:
     return [_NULL if b is None else struct.pack("!i", len(b)) + b for b in encoded]
 
 
-def _deduplicated(values: np.ndarray, encode) -> list[bytes]:
+def _deduplicated(values: np.ndarray, encode) -> _Coded:
     """Each value's field, ``encode``-d (to bytes) once per distinct value: symbols, sources
     and flags repeat a handful of values over 100,000 rows. None is NULL."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     fields = np.empty(len(uniques) + 1, dtype=object)
     fields[:-1] = _with_length([encode(u) for u in uniques])
     fields[-1] = _NULL  # code -1
-    return fields[codes].tolist()
+    return _Coded(np.where(codes < 0, len(uniques), codes), fields)
+
+
+#: nibble of each ASCII hex digit (either case); 255 for any other byte
+_HEX_NIBBLE = np.full(256, 255, dtype=np.uint8)
+_HEX_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
+_HEX_NIBBLE[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+#: the canonical 36-character spelling: hyphens at these offsets, hex digits elsewhere
+_UUID_HYPHENS = [8, 13, 18, 23]
+_UUID_DIGITS = [i for i in range(36) if i not in _UUID_HYPHENS]
+
+
+def _canonical_uuid_bytes(texts: list) -> bytes | None:
+    """The 16 bytes of each of ``texts`` when every one is a str in the canonical
+    8-4-4-4-12 spelling (either case), decoded in one numpy pass; None otherwise (then each
+    value goes through ``uuid.UUID``, which also takes other spellings or names the bad one).
+    """
+    try:
+        joined = "".join(texts).encode("ascii")
+    except (TypeError, UnicodeEncodeError):  # not all str (uuid.UUID values), or not ASCII
+        return None
+    if len(joined) != 36 * len(texts) or not (
+            np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) == 36).all():
+        return None
+    chars = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 36)
+    if not (chars[:, _UUID_HYPHENS] == ord("-")).all():
+        return None
+    nibbles = _HEX_NIBBLE[chars[:, _UUID_DIGITS]]
+    if (nibbles == 255).any():
+        return None
+    return ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).tobytes()
+
+
+def _uuid_of(value, column) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as e:
+        raise ValueError(f"{column}: not a uuid: {value!r} ({e})") from None
 
 
 def _uuids(series: pd.Series) -> _Fixed | list[bytes]:
     """uuid values (16 bytes; None/NaN is NULL), from ``uuid.UUID`` or strings."""
-    values = series.tolist()
-    null = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values],
-                    dtype=bool)
-    present = [v for v, missing in zip(values, null.tolist(), strict=True) if not missing]
-    if present and all(type(v) is str and len(v) == 36 for v in present):
-        try:  # one hex decode for the whole column
-            blob = bytes.fromhex("".join(present).replace("-", ""))
-        except ValueError:
-            blob = b""
-    else:
-        blob = b""
-    if len(blob) != 16 * len(present):
-        blob = b"".join((v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))).bytes
-                        for v in present)
+    values = series.to_numpy(dtype=object)
+    # pandas' vectorized test first: only a column with a missing value is tested row by row
+    null = (np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values],
+                     dtype=bool) if series.hasnans else np.zeros(len(values), dtype=bool))
+    present = values[~null].tolist()
+    blob = _canonical_uuid_bytes(present) if present else b""
+    if blob is None:
+        blob = b"".join(_uuid_of(v, series.name).bytes for v in present)
     ids = np.zeros(len(values), dtype="V16")
     ids[~null] = np.frombuffer(blob, dtype="V16")
     return _fields("V16", ids, null)
@@ -203,7 +264,7 @@ def _int_fields(series: pd.Series, pg_type: str) -> _Fixed | list[bytes] | None:
     return _fields(f">i{bits // 8}", arr, null)
 
 
-def _texts(series: pd.Series, encoding: str) -> list[bytes]:
+def _texts(series: pd.Series, encoding: str) -> _Coded:
     if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
         values = series.to_numpy(dtype=object, na_value=None)
     else:
@@ -222,13 +283,14 @@ def _dates(series: pd.Series) -> _Fixed | list[bytes]:
         null = np.isnat(days)
         ordinals = days.astype("int64") + dt.date(1970, 1, 1).toordinal()
     else:
-        values = series.tolist()
-        if not all(type(v) is dt.date for v in values):
+        # each distinct value looked at once (a day's rows hold one or a few dates); any
+        # missing value (None, NaN, NaT) is NULL on either path
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+        if not all(type(d) is dt.date for d in uniques):
             ts = pd.to_datetime(series, errors="raise")
-            values = [None if pd.isna(v) else v.date() for v in ts]
-        objects = np.empty(len(values), dtype=object)
-        objects[:] = values
-        codes, uniques = pd.factorize(objects, use_na_sentinel=True)
+            objects = np.empty(len(ts), dtype=object)
+            objects[:] = [None if pd.isna(v) else v.date() for v in ts]
+            codes, uniques = pd.factorize(objects, use_na_sentinel=True)
         null = codes < 0
         ordinals = np.array([d.toordinal() for d in uniques] + [0], dtype="int64")[codes]
     return _fields(">i4", ordinals - _PG_EPOCH_ORDINAL, null)
@@ -251,21 +313,32 @@ def _text_array_binary(items: tuple[str, ...]) -> bytes:
     return head + body
 
 
-def _text_arrays(series: pd.Series) -> list[bytes]:
+def _text_arrays(series: pd.Series) -> _Coded:
     """text[] values (lists, tuples, arrays; a str is one element) in the binary format;
     flags repeat a handful of distinct lists, each encoded once."""
-    cache: dict[tuple, bytes] = {}
-    out = []
+    code_of: dict[tuple | None, int] = {}
+    codes = []
     for v in series.tolist():
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            out.append(_NULL)
-            continue
-        key = (v,) if isinstance(v, str) else tuple(map(str, v))
-        field = cache.get(key)
-        if field is None:
-            field = cache[key] = _with_length([_text_array_binary(key)])[0]
-        out.append(field)
-    return out
+        kind = type(v)
+        if kind is list or kind is tuple:  # the engines' flags: hashed as they are
+            try:
+                key = tuple(v)
+                hash(key)
+            except TypeError:  # a list inside: its text, as str() gives it
+                key = tuple(map(str, v))
+        elif v is None or (isinstance(v, float) and math.isnan(v)):
+            key = None
+        else:  # a str is one item; anything else iterable (an array) item by item
+            key = (v,) if isinstance(v, str) else tuple(map(str, v))
+        code = code_of.get(key)
+        if code is None:
+            code = code_of[key] = len(code_of)
+        codes.append(code)
+    # keys equal as text (["1"] and [1]) are encoded alike under their own codes
+    fields = np.empty(len(code_of), dtype=object)
+    fields[:] = [_NULL if key is None else
+                 _with_length([_text_array_binary(tuple(map(str, key)))])[0] for key in code_of]
+    return _Coded(np.array(codes, dtype=np.int64), fields)
 
 
 #: JSONB's binary format: a version byte, then the JSON text
@@ -324,7 +397,7 @@ def _binary_encoder(column) -> str | None:
     return None
 
 
-def _encode(cur, pg_type: str, series: pd.Series) -> _Fixed | list[bytes]:
+def _encode(cur, pg_type: str, series: pd.Series) -> _Fixed | _Coded | list[bytes]:
     """A whole column in COPY's binary format."""
     if pg_type == "uuid":
         return _uuids(series)
@@ -346,10 +419,11 @@ def _encode(cur, pg_type: str, series: pd.Series) -> _Fixed | list[bytes]:
     return _dumped(cur, pg_type, _ints(series)) if fields is None else fields
 
 
-def _binary_block(columns: list[_Fixed | list[bytes]], n: int) -> bytes:
+def _binary_block(columns: list[_Fixed | _Coded | list[bytes]], n: int) -> bytes:
     """``n`` rows of encoded ``columns`` in COPY's binary format: each row's leading
     fixed-width fields (field count, then length and value of each) come from one numpy
-    record array; the fields after the first varying one are spliced in row by row."""
+    record array; the fields after the first varying one are spliced in row by row, each
+    run of adjacent few-valued columns (:class:`_Coded`: symbol, source, flags) as one."""
     lead = 0
     while lead < len(columns) and isinstance(columns[lead], _Fixed):
         lead += 1
@@ -361,15 +435,23 @@ def _binary_block(columns: list[_Fixed | list[bytes]], n: int) -> bytes:
     for i, col in enumerate(columns[:lead]):
         prefix[f"n{i}"] = col.dtype.itemsize
         prefix[f"v{i}"] = col.values
-    blob = prefix.tobytes()
-    rest = [_field_list(c) if isinstance(c, _Fixed) else c for c in columns[lead:]]
-    if not rest:
-        return blob
-    size, stride = prefix.itemsize, 1 + len(rest)
+    if lead == len(columns):
+        return prefix.tobytes()
+    rest: list[_Coded | list[bytes]] = []
+    for col in columns[lead:]:
+        if isinstance(col, _Fixed):
+            col = _field_list(col)
+        # joined only when few pairs can exist (symbol pairs of correlations are ~all
+        # distinct: joining those costs more than it saves)
+        if (isinstance(col, _Coded) and rest and isinstance(rest[-1], _Coded)
+                and len(rest[-1].fields) * len(col.fields) <= n // 8):
+            col = _merged(rest.pop(), col)
+        rest.append(col)
+    stride = 1 + len(rest)
     parts: list[bytes] = [b""] * (n * stride)
-    parts[0::stride] = [blob[i:i + size] for i in range(0, len(blob), size)]
+    parts[0::stride] = _records(prefix)
     for j, col in enumerate(rest, start=1):
-        parts[j::stride] = col
+        parts[j::stride] = col.rows() if isinstance(col, _Coded) else col
     return b"".join(parts)
 
 
