@@ -1,17 +1,26 @@
 """NYSE trading days (sessions), the unit of every partition.
 
-Built from pandas_market_calendars once per process and bounded to
-[CALENDAR_START, CALENDAR_END] so the partition definition stays small.
+Built from pandas_market_calendars and bounded to [CALENDAR_START, CALENDAR_END] so the
+partition definition stays small. The sessions are kept in a cache file (see
+:func:`_cache_file`): every process of a run needs them (the code location, each report
+worker), and importing the calendar package and computing them took ~0.5 s a process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import os
 import warnings
 from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 CALENDAR_START = dt.date(2015, 1, 1)
 CALENDAR_END = dt.date(2030, 12, 31)
@@ -27,13 +36,70 @@ def _nyse():
         return mcal.get_calendar("NYSE")
 
 
-@lru_cache(maxsize=1)
-def all_sessions() -> pd.DatetimeIndex:
-    """Every NYSE session in the calendar bounds, as tz-naive midnight timestamps."""
+def computed_sessions() -> pd.DatetimeIndex:
+    """The sessions as pandas_market_calendars gives them (no cache)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         days = _nyse().valid_days(CALENDAR_START.isoformat(), CALENDAR_END.isoformat())
     return pd.DatetimeIndex(days.tz_localize(None).normalize(), name="date")
+
+
+def _cache_file() -> Path | None:
+    """``$XDG_CACHE_HOME/sigmasight`` (default ``~/.cache/sigmasight``), one file per
+    calendar bounds and installed pandas_market_calendars: its name holds a digest of the
+    package's version file and NYSE rules (path, size, mtime), so an upgrade of the package
+    (new holidays, closures) is a new file. None when the package is not installed."""
+    spec = find_spec("pandas_market_calendars")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    stamp = [CALENDAR_START.isoformat(), CALENDAR_END.isoformat()]
+    for name in ("__init__.py", "calendars/nyse.py", "holidays/nyse.py"):
+        try:
+            st = (package / name).stat()
+        except OSError:
+            continue
+        stamp.append(f"{package / name}:{st.st_size}:{st.st_mtime_ns}")
+    digest = hashlib.sha256("|".join(stamp).encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "sigmasight" / f"nyse_sessions_{digest}.npy"
+
+
+def _read_cache(path: Path) -> pd.DatetimeIndex | None:
+    try:
+        days = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if days.dtype.kind != "M" or days.ndim != 1 or len(days) == 0 or (
+            np.diff(days).astype(np.int64) <= 0).any():
+        return None  # not a file this module wrote (or a torn one): recomputed
+    return pd.DatetimeIndex(days, name="date")  # the unit it was computed in
+
+
+def _write_cache(path: Path, sessions: pd.DatetimeIndex) -> None:
+    """Atomically (a temporary file renamed over it); a cache that cannot be written is
+    only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, sessions.to_numpy(), allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError as e:
+        log.debug("calendar cache not written (%s): %s", path, e)
+
+
+@lru_cache(maxsize=1)
+def all_sessions() -> pd.DatetimeIndex:
+    """Every NYSE session in the calendar bounds, as tz-naive midnight timestamps."""
+    path = _cache_file()
+    cached = _read_cache(path) if path is not None else None
+    if cached is not None:
+        return cached
+    sessions = computed_sessions()
+    if path is not None:
+        _write_cache(path, sessions)
+    return sessions
 
 
 @lru_cache(maxsize=1)
