@@ -46,14 +46,16 @@ def computed_sessions() -> pd.DatetimeIndex:
 
 def _cache_file() -> Path | None:
     """``$XDG_CACHE_HOME/sigmasight`` (default ``~/.cache/sigmasight``), one file per
-    calendar bounds and installed pandas_market_calendars: its name holds a digest of the
-    package's version file and NYSE rules (path, size, mtime), so an upgrade of the package
-    (new holidays, closures) is a new file. None when the package is not installed."""
+    calendar bounds, pandas/numpy version and installed pandas_market_calendars: its name
+    holds a digest of the package's version file and NYSE rules (path, size, mtime), so an
+    upgrade of the package (new holidays, closures) is a new file. None when the package is
+    not installed or there is no home directory."""
     spec = find_spec("pandas_market_calendars")
     if spec is None or not spec.submodule_search_locations:
         return None
     package = Path(next(iter(spec.submodule_search_locations)))
-    stamp = [CALENDAR_START.isoformat(), CALENDAR_END.isoformat()]
+    stamp = [CALENDAR_START.isoformat(), CALENDAR_END.isoformat(), pd.__version__,
+             np.__version__]
     for name in ("__init__.py", "calendars/nyse.py", "holidays/nyse.py"):
         try:
             st = (package / name).stat()
@@ -61,7 +63,10 @@ def _cache_file() -> Path | None:
             continue
         stamp.append(f"{package / name}:{st.st_size}:{st.st_mtime_ns}")
     digest = hashlib.sha256("|".join(stamp).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no HOME and no passwd entry
+        return None
     return base / "sigmasight" / f"nyse_sessions_{digest}.npy"
 
 
@@ -71,22 +76,27 @@ def _read_cache(path: Path) -> pd.DatetimeIndex | None:
     except (OSError, ValueError, EOFError):
         return None
     if days.dtype.kind != "M" or days.ndim != 1 or len(days) == 0 or (
-            np.diff(days).astype(np.int64) <= 0).any():
-        return None  # not a file this module wrote (or a torn one): recomputed
+            np.diff(days).astype(np.int64) <= 0).any() or days[0] < np.datetime64(
+            CALENDAR_START) or days[-1] > np.datetime64(CALENDAR_END):
+        return None  # not a file this module wrote: recomputed
     return pd.DatetimeIndex(days, name="date")  # the unit it was computed in
 
 
 def _write_cache(path: Path, sessions: pd.DatetimeIndex) -> None:
     """Atomically (a temporary file renamed over it); a cache that cannot be written is
     only slower."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             np.save(f, sessions.to_numpy(), allow_pickle=False)
         os.replace(tmp, path)
     except OSError as e:
         log.debug("calendar cache not written (%s): %s", path, e)
+        try:
+            tmp.unlink()
+        except OSError:  # never created, or its directory is not one
+            pass
 
 
 @lru_cache(maxsize=1)

@@ -49,6 +49,7 @@ def test_the_cached_sessions_are_the_calendars_own(cache_home):
     "ints",      # an array of the wrong type
     "unsorted",  # sessions out of order
     "empty",
+    "outside",   # sessions beyond the calendar's bounds
 ])
 def test_a_damaged_cache_file_is_recomputed_and_rewritten(cache_home, damage):
     reference = calendar.computed_sessions()
@@ -58,8 +59,8 @@ def test_a_damaged_cache_file_is_recomputed_and_rewritten(cache_home, damage):
         path.write_bytes(damage)
     else:
         days = reference.to_numpy()
-        bad = {"ints": np.arange(10), "unsorted": days[::-1],
-               "empty": days[:0]}[damage]
+        bad = {"ints": np.arange(10), "unsorted": days[::-1], "empty": days[:0],
+               "outside": days + np.timedelta64(3650, "D")}[damage]
         with open(path, "wb") as f:
             np.save(f, bad, allow_pickle=False)
     pd.testing.assert_index_equal(_fresh(), reference, exact=True)
