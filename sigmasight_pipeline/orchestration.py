@@ -11,6 +11,7 @@ in the Dagster instance (PostgreSQL), so they appear in the UI afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import sys
@@ -30,6 +31,8 @@ from dagster import (
 
 from .calendar import trading_days
 from .partitions import partition_bounds
+
+log = logging.getLogger(__name__)
 
 _PROGRESS_EVENTS = (
     DagsterEventType.STEP_START,
@@ -182,26 +185,46 @@ class _RichDisplay(_PlainDisplay):
 
 def _progress(instance: DagsterInstance, token: str, display: _PlainDisplay,
               stop: threading.Event, t0: float) -> None:
-    """Feed step and asset events of the run tagged ``token`` to ``display`` as they arrive."""
+    """Feed step and asset events of the run tagged ``token`` to ``display`` as they arrive.
+
+    A poll the storage refuses (an in-memory instance's sqlite answers "database table is
+    locked" to this thread while the run writes) is retried at the next poll: the cursor
+    moves only past events shown, so none is lost, and once the run has ended the last
+    events are still drained (retried for up to ``_DRAIN_RETRIES`` polls).
+    """
     cursor, run_id = None, None
+    refused = 0
     while True:
         done = stop.is_set()
-        if run_id is None:
-            runs = instance.get_runs(RunsFilter(tags={"sigmasight/invocation": token}), limit=1)
-            run_id = runs[0].run_id if runs else None
-        while run_id is not None:  # only the events since the last poll (a year's range
-            # run logs one materialization per asset and day: re-reading them all is O(n²))
-            page = instance.get_records_for_run(run_id, cursor=cursor,
-                                                of_type=set(_PROGRESS_EVENTS), limit=1000)
-            for rec in page.records:
-                if rec.event_log_entry.dagster_event:
-                    display.event(rec.event_log_entry, time.perf_counter() - t0)
-            cursor = page.cursor if page.records else cursor
-            if not page.has_more:
-                break
+        try:
+            if run_id is None:
+                runs = instance.get_runs(RunsFilter(tags={"sigmasight/invocation": token}),
+                                         limit=1)
+                run_id = runs[0].run_id if runs else None
+            while run_id is not None:  # only the events since the last poll (a year's range
+                # run logs one materialization per asset and day: re-reading them all is O(n²))
+                page = instance.get_records_for_run(run_id, cursor=cursor,
+                                                    of_type=set(_PROGRESS_EVENTS), limit=1000)
+                for rec in page.records:
+                    if rec.event_log_entry.dagster_event:
+                        display.event(rec.event_log_entry, time.perf_counter() - t0)
+                cursor = page.cursor if page.records else cursor
+                if not page.has_more:
+                    break
+        except Exception as exc:  # noqa: BLE001 - progress must never end before the run's
+            refused += 1
+            log.debug("progress poll refused (%s): %s", type(exc).__name__, exc)
+            if done and refused > _DRAIN_RETRIES:
+                return
+            stop.wait(0.1 if done else 0.5)
+            continue
         if done:
             return
         stop.wait(0.5)
+
+
+#: polls retried after the run has ended before the progress lines give up (0.1 s apart)
+_DRAIN_RETRIES = 50
 
 
 _DAGSTER_PREFIX = re.compile(r"^dagster\._core\.[\w.]+(: ?|$)")
