@@ -83,20 +83,19 @@ def _read_cache(path: Path) -> pd.DatetimeIndex | None:
 
 
 def _write_cache(path: Path, sessions: pd.DatetimeIndex) -> None:
-    """Atomically (a temporary file renamed over it); a cache that cannot be written is
-    only slower."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Atomically (``reports.files.atomic_write``: a temporary file renamed over it); a
+    cache that cannot be written is only slower."""
+    import io
+
+    from .reports.files import atomic_write
+
+    buf = io.BytesIO()
+    np.save(buf, sessions.to_numpy(), allow_pickle=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.save(f, sessions.to_numpy(), allow_pickle=False)
-        os.replace(tmp, path)
+        atomic_write(path, buf.getvalue())
     except OSError as e:
         log.debug("calendar cache not written (%s): %s", path, e)
-        try:
-            tmp.unlink()
-        except OSError:  # never created, or its directory is not one
-            pass
 
 
 @lru_cache(maxsize=1)
