@@ -11,7 +11,12 @@ import uuid
 import pandas as pd
 from sqlalchemy import text
 
-from sigmasight_pipeline.reports.document import _beta_rows, _correlations, portfolios_to_report
+from sigmasight_pipeline.reports.document import (
+    OPTION_TYPES,
+    _beta_rows,
+    _correlations,
+    portfolios_to_report,
+)
 from sigmasight_pipeline.reports.inputs import ReportInputs
 from sigmasight_pipeline.warehouse import tables as t
 from sigmasight_pipeline.warehouse.engine_store import read_days
@@ -93,11 +98,14 @@ def test_report_inputs_match_the_warehouse_views_on_a_materialized_day(demo_book
         valued = {r["position_id"] for r in inputs.rows("position_values", pid)}
         book = [r for r in inputs.select(positions, "portfolio_id", (pid,))
                 if r["position_id"] in valued]
+        # SPEC §7.1: an option's betas are its underlying's, a stock's its own
+        symbol_of = {r["position_id"]: r["underlying_symbol"]
+                     if r["position_type"] in OPTION_TYPES else r["symbol"] for r in book}
         for view, table, key in [
                 ("position_factor_exposures", "security_factor_exposures",
                  ["position_id", "factor"]),
                 ("position_interest_rate_betas", "security_rate_betas", ["position_id"])]:
-            joined = pd.DataFrame(_beta_rows(inputs, table, book))
+            joined = pd.DataFrame(_beta_rows(inputs, table, symbol_of))
             expected = views[view][views[view]["position_id"].astype(str).isin(valued)]
             expected = expected.assign(position_id=expected["position_id"].astype(str))
             assert len(joined) == len(expected) > 0, (pid, view)

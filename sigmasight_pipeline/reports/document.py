@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
-from ..engines.sectors import UNCLASSIFIED as UNCLASSIFIED_SECTOR
 from ..engines.sectors import sector_of_symbols
 from .exposure_views import limits_section, sectors_concentration_section
 from .files import portfolio_slug
@@ -243,21 +241,15 @@ def _summary(snapshot: dict | None, exposure: dict | None, day: dt.date) -> dict
     return out
 
 
-def _beta_symbol(pos: dict) -> str:
-    """The symbol a position's betas and sector are those of: an option's underlying, else
-    its own (the row form of ``engines.sectors.underlying_symbols``)."""
-    return pos["underlying_symbol"] if pos["position_type"] in OPTION_TYPES else pos["symbol"]
-
-
-def _beta_rows(inputs: ReportInputs, table: str, positions: Iterable[dict]) -> list[dict]:
+def _beta_rows(inputs: ReportInputs, table: str, symbol_of: dict[str, str]) -> list[dict]:
     """The rows of the per-position view of ``table`` (SPEC §7.1:
-    position_factor_exposures / position_interest_rate_betas) for ``positions``, the
-    portfolio's positions valued on the day: each position gets its beta symbol's rows (an
-    option's underlying, a stock its own symbol), with ``position_id``, in the view's order
-    (position, then the security table's key order). Joined here from the ~7,000 security
-    rows of the day rather than read as the view's 600,000 rows."""
+    position_factor_exposures / position_interest_rate_betas) for the positions of
+    ``symbol_of`` (position id → beta symbol: an option's underlying, a stock its own
+    symbol), the portfolio's positions valued on the day: each position gets its beta
+    symbol's rows, with ``position_id``, in the view's order (position, then the security
+    table's key order). Joined here from the ~7,000 security rows of the day rather than
+    read as the view's 600,000 rows."""
     frame = inputs.tables.get(table)
-    symbol_of = {p["position_id"]: _beta_symbol(p) for p in positions}
     by_symbol: dict[str, list[dict]] = {}
     for r in inputs.select(frame, "symbol", set(symbol_of.values())):
         by_symbol.setdefault(r["symbol"], []).append(r)
@@ -277,99 +269,10 @@ def _beta_rows(inputs: ReportInputs, table: str, positions: Iterable[dict]) -> l
 def _positions(inputs: ReportInputs, pid: str, gross: float | None
                ) -> tuple[list[dict], list[dict]]:
     """The document's position rows, and the position_factor_exposures rows (SPEC §7.1) of
-    the valued ones."""
-    day = inputs.day
-    values = inputs.rows("position_values", pid)
-    valued = {r["position_id"] for r in values}
-    # held but not valued (missing price): listed with empty values, never as 0
-    unvalued = {r["position_id"] for r in inputs.rows("data_quality_issues", pid)
-                if r["code"] == "missing_price" and not _missing(r["position_id"])
-                and r["position_id"] not in valued}
-    ids = sorted(valued | unvalued)
-    held = set(ids)
-    book = [r for r in inputs.select(inputs.positions, "portfolio_id", (pid,))
-            if r["position_id"] in held]
-    vals = {r.pop("position_id"): r for r in values}
-    greeks = {r.pop("position_id"): r for r in inputs.rows("position_greeks", pid)}
-    tag_map: dict[str, list] = {}
-    for r in inputs.select(inputs.tags, "position_id", ids):
-        tag_map.setdefault(r["position_id"], []).append(r["tag"])
-    for tags in tag_map.values():
-        tags.sort()
-    secs = _securities_by_symbol(inputs.securities)
-    on_day = [pos for pos in book if pos["position_id"] in valued]
-    pfe = _beta_rows(inputs, "security_factor_exposures", on_day)
-    factors = sorted({r["factor"] for r in pfe}, key=_factor_key)
-    betas = {(r["position_id"], r["factor"]): r for r in pfe}
-    irb = {r["position_id"]: r["ir_beta"]
-           for r in _beta_rows(inputs, "security_rate_betas", on_day)}
+    the valued ones (reports/position_rows.py: built a column at a time)."""
+    from .position_rows import portfolio_positions
 
-    sector_buckets = _sector_buckets(inputs.securities)
-    rows = []
-    for pos in book:
-        pos_id = pos["position_id"]
-        v = vals.get(pos_id, {})
-        g = greeks.get(pos_id, {})
-        option = pos["position_type"] in OPTION_TYPES
-        sector_symbol = _beta_symbol(pos)
-        sec = secs.get(sector_symbol, {})
-        expiration = pos["expiration"]
-        row_tags = tag_map.get(pos_id, [])
-        exposure = v.get("exposure")
-        row = {
-            "position_id": pos_id,
-            "symbol": pos["symbol"],
-            "position_type": pos["position_type"],
-            "quantity": num(pos["quantity"]),
-            "effective_quantity": num(v.get("effective_quantity", pos["quantity"])),
-            "split_factor": num(v.get("split_factor", 1.0)),
-            "multiplier": _int(pos["multiplier"]),
-            "entry_price": num(pos["entry_price"]),
-            "entry_date": _iso(pos["entry_date"]),
-            "exit_date": _iso(pos["exit_date"]),
-            "valued": bool(v),
-            "price": num(v.get("price")),
-            "price_source": _str(v.get("price_source")),
-            "price_date": _iso(v.get("price_date")),
-            "underlying_symbol": _str(pos["underlying_symbol"]),
-            "underlying_price": num(v.get("underlying_price", g.get("underlying_price"))),
-            "strike": num(pos["strike"]),
-            "expiration": _iso(expiration),
-            "option_type": _str(pos["option_type"]),
-            "days_to_expiry": None if _missing(expiration) else (expiration - day).days,
-            "market_value": money(v.get("market_value")),
-            "exposure": money(exposure),
-            "notional": money(v.get("notional")),
-            # the multiplier applies: quantity × multiplier × entry price (signed)
-            "cost_basis": money(pos["quantity"] * pos["multiplier"] * pos["entry_price"]),
-            "unrealized_pnl": money(v.get("unrealized_pnl")),
-            # only open positions are listed (held at the close): nothing realized yet
-            "realized_pnl": 0.0,
-            "weight_of_gross": (num(exposure / gross) if gross and not _missing(exposure)
-                                else None),
-            "tags": row_tags,
-            "strategy_tags": [t for t in row_tags if t in STRATEGY_TAGS],
-            # the bucket sector_exposures counts it under (GICS sector, ETF, Mutual fund,
-            # (unclassified)): the CSV's Sector column agrees with the Sectors section
-            "sector": sector_buckets.get(sector_symbol, UNCLASSIFIED_SECTOR),
-            "industry": _str(sec.get("industry")),
-            "asset_class": _str(sec.get("asset_class")) if not option else "option",
-        }
-        for name in ("implied_vol", "delta", "gamma", "theta", "vega", "rho", "position_delta",
-                     "position_gamma", "position_theta", "position_vega", "position_rho",
-                     "dollar_delta", "dollar_gamma_1pct", "years_to_expiry"):
-            row[name] = _field(name, g.get(name))
-        row["vol_source"] = _str(g.get("vol_source"))
-        row["factor_betas"] = {f: num(betas[(pos_id, f)]["beta"]) if (pos_id, f) in betas
-                               else None for f in factors}
-        qualities = sorted({betas[(pos_id, f)]["quality"] for f in factors
-                            if (pos_id, f) in betas})
-        row["factor_quality"] = "+".join(qualities) if qualities else None
-        row["ir_beta"] = num(irb[pos_id]) if pos_id in irb else None
-        row["flags"] = sorted(set(_flags(v.get("flags"))) | set(_flags(g.get("flags"))))
-        rows.append(row)
-    rows.sort(key=lambda r: (-abs(r["exposure"] or 0.0), r["symbol"], r["position_id"]))
-    return rows, pfe
+    return portfolio_positions(inputs, pid, gross)
 
 
 def _tag_exposures(inputs: ReportInputs, pid: str, gross: float | None) -> list[dict]:
