@@ -241,29 +241,47 @@ def _summary(snapshot: dict | None, exposure: dict | None, day: dt.date) -> dict
     return out
 
 
-def _beta_rows(inputs: ReportInputs, table: str, symbol_of: dict[str, str]) -> list[dict]:
+#: the columns of each security table a position row reads (SPEC §7.1 views)
+BETA_COLUMNS = {"security_factor_exposures": ("factor", "beta", "quality"),
+                "security_rate_betas": ("ir_beta",)}
+
+
+def _cells_by_symbol(table: str):
+    """A function of a security table's frame: symbol → the :data:`BETA_COLUMNS` values
+    of its rows (as ``to_dict("records")`` holds them), in the frame's order."""
+    columns = BETA_COLUMNS[table]
+
+    def derive(frame: pd.DataFrame) -> dict[Any, list[tuple]]:
+        from .inputs import column_values
+
+        out: dict[Any, list[tuple]] = {}
+        cells = zip(*(column_values(frame[c]) for c in columns), strict=True)
+        for symbol, row in zip(column_values(frame["symbol"]), cells, strict=True):
+            out.setdefault(symbol, []).append(row)
+        return out
+
+    derive.__name__ = f"cells_by_symbol_{table}"
+    return derive
+
+
+_CELLS_BY_SYMBOL = {table: _cells_by_symbol(table) for table in BETA_COLUMNS}
+
+
+def _beta_rows(inputs: ReportInputs, table: str, symbol_of: dict[str, str]) -> list[tuple]:
     """The rows of the per-position view of ``table`` (SPEC §7.1:
     position_factor_exposures / position_interest_rate_betas) for the positions of
     ``symbol_of`` (position id → beta symbol: an option's underlying, a stock its own
-    symbol), the portfolio's positions valued on the day: each position gets its beta
-    symbol's rows, with ``position_id``, in the view's order (position, then the security
-    table's key order). Joined here from the ~7,000 security rows of the day rather than
-    read as the view's 600,000 rows."""
+    symbol), the portfolio's positions valued on the day, as ``(position_id, *columns)``
+    tuples (:data:`BETA_COLUMNS`): each position gets its beta symbol's rows, in the view's
+    order (position, then the security table's order). Joined from the ~7,000 security
+    rows of the day (grouped by symbol once per frame) rather than read as the view's
+    600,000 rows."""
     frame = inputs.tables.get(table)
-    by_symbol: dict[str, list[dict]] = {}
-    for r in inputs.select(frame, "symbol", set(symbol_of.values())):
-        by_symbol.setdefault(r["symbol"], []).append(r)
-    out, used = [], set()
-    for pos_id in sorted(symbol_of):
-        symbol = symbol_of[pos_id]
-        rows = by_symbol.get(symbol, ())
-        if symbol in used:  # a second position on the symbol: its own dicts
-            rows = [dict(r) for r in rows]
-        used.add(symbol)
-        for r in rows:  # select() gave fresh dicts: the first position's are these
-            r["position_id"] = pos_id
-            out.append(r)
-    return out
+    if frame is None or "symbol" not in frame.columns:
+        return []
+    by_symbol = _once_per_frame(frame, _CELLS_BY_SYMBOL[table])
+    return [(pos_id, *cells) for pos_id in sorted(symbol_of)
+            for cells in by_symbol.get(symbol_of[pos_id], ())]
 
 
 def _positions(inputs: ReportInputs, pid: str, gross: float | None
@@ -334,17 +352,18 @@ def _factor_correlations(inputs: ReportInputs) -> dict:
             "correlation": [list(row) for row in matrix], "n_obs": n_obs}
 
 
-def _factor_exposures(inputs: ReportInputs, pid: str, position_betas: list[dict]) -> dict:
-    """``position_betas``: the position_factor_exposures rows of the valued positions."""
+def _factor_exposures(inputs: ReportInputs, pid: str, position_betas: list[tuple]) -> dict:
+    """``position_betas``: the position_factor_exposures rows of the valued positions
+    (``(position_id, factor, beta, quality)``, :func:`_beta_rows`)."""
     day = inputs.day
     # regressions by quality: each position's first row counts (missing qualities do not)
     counts: dict[Any, int] = {}
     seen: set = set()
-    for r in position_betas:
-        if r["position_id"] not in seen:
-            seen.add(r["position_id"])
-            if not _missing(r["quality"]):
-                counts[r["quality"]] = counts.get(r["quality"], 0) + 1
+    for pos_id, _, _, q in position_betas:
+        if pos_id not in seen:
+            seen.add(pos_id)
+            if not _missing(q):
+                counts[q] = counts.get(q, 0) + 1
     quality = {str(k): int(v) for k, v in sorted(counts.items())}
     factors = sorted(({"factor": r["factor"], "beta": num(r["beta"]),
                        "dollar_exposure": money(r["dollar_exposure"]),

@@ -256,14 +256,14 @@ def _entries(inputs: ReportInputs, pid: str) -> list[_Entry]:
 def portfolio_positions(inputs: ReportInputs, pid: str, gross: float | None
                         ) -> tuple[list[dict], list[dict]]:
     """The document's position rows of ``pid`` (largest |exposure| first), and the
-    position_factor_exposures rows (SPEC §7.1) of the valued ones."""
+    position_factor_exposures rows (SPEC §7.1) of the valued ones (``(position_id,
+    factor, beta, quality)``)."""
     entries = _entries(inputs, pid)
     symbol_of = {e.row["position_id"]: e.beta_symbol for e in entries if e.valued}
     pfe = _beta_rows(inputs, "security_factor_exposures", symbol_of)
-    factors = sorted({r["factor"] for r in pfe}, key=_factor_key)
-    betas = {(r["position_id"], r["factor"]): r for r in pfe}
-    irb = {r["position_id"]: r["ir_beta"]
-           for r in _beta_rows(inputs, "security_rate_betas", symbol_of)}
+    factors = sorted({f for _, f, _, _ in pfe}, key=_factor_key)
+    betas = {(pos_id, f): (beta, q) for pos_id, f, beta, q in pfe}
+    irb = dict(_beta_rows(inputs, "security_rate_betas", symbol_of))
     rows = []
     for e in entries:
         row = dict(e.row)  # the entry is shared by the chunk's documents: a row of its own
@@ -274,10 +274,9 @@ def portfolio_positions(inputs: ReportInputs, pid: str, gross: float | None
         row["tags"] = list(row["tags"])
         row["strategy_tags"] = list(row["strategy_tags"])
         row["flags"] = list(row["flags"])
-        row["factor_betas"] = {f: num(betas[(pos_id, f)]["beta"]) if (pos_id, f) in betas
+        row["factor_betas"] = {f: num(betas[(pos_id, f)][0]) if (pos_id, f) in betas
                                else None for f in factors}
-        qualities = sorted({betas[(pos_id, f)]["quality"] for f in factors
-                            if (pos_id, f) in betas})
+        qualities = sorted({betas[(pos_id, f)][1] for f in factors if (pos_id, f) in betas})
         row["factor_quality"] = "+".join(qualities) if qualities else None
         row["ir_beta"] = num(irb[pos_id]) if pos_id in irb else None
         rows.append(row)
