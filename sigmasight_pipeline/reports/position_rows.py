@@ -34,7 +34,6 @@ from .document import (
     _sector_buckets,
     _securities_by_symbol,
     _str,
-    money,
     num,
 )
 from .inputs import ReportInputs, column_values
@@ -77,7 +76,24 @@ def _cells(values: list | None, fn, n: int, default=None) -> list:
     return fn(values) if values is not None else [default] * n
 
 
-@dataclass
+def _strs(values: list) -> list:
+    return [_str(x) for x in values]
+
+
+def _isos(values: list) -> list:
+    return [_iso(x) for x in values]
+
+
+def _money(values: list) -> list:
+    return nums(values, MONEY_DP)
+
+
+def _flag_lists(values: list) -> list:
+    # most positions have no flags: an empty list needs no sort
+    return [[] if type(x) is list and not x else _flags(x) for x in values]
+
+
+@dataclass(frozen=True)
 class _Entry:
     """A position's row without the portfolio-dependent fields, and what those need."""
 
@@ -94,7 +110,10 @@ def position_entries(inputs: ReportInputs, positions: pd.DataFrame, values: pd.D
 
     Held: valued on the day (a ``values`` row of the portfolio), or not valued with a
     ``missing_price`` issue of the portfolio naming the position (listed with empty values,
-    never as 0).
+    never as 0). A valued position takes its fields from its ``values`` row (a column the
+    frame lacks gives the field's default, as the row dict's ``get`` did), the Greeks'
+    fields from its ``greeks`` row, or None. Each field is one list over the held
+    positions (gathered by row number), the rows are zipped from them.
     """
     day = inputs.day
     v, g, p = _Columns(values), _Columns(greeks), _Columns(positions)
@@ -109,28 +128,46 @@ def position_entries(inputs: ReportInputs, positions: pd.DataFrame, values: pd.D
             if code == "missing_price" and not _missing(pos_id) and (pid, pos_id) not in v_at:
                 missing.add((pid, pos_id))
 
-    # position_values cells (a valued row takes these; an unvalued one the defaults)
+    # the held positions: their row numbers in positions (rows), values (at_v: None when
+    # not valued) and greeks (at_g)
+    held = [(j, key) for j, key in enumerate(zip(p("portfolio_id"), p("position_id"),
+                                                 strict=True))
+            if key in v_at or key in missing]
+    rows = [j for j, _ in held]
+    at_v = [v_at.get(key) for _, key in held]
+    at_g = [g_at.get(key) for _, key in held]
+    pids = [key[0] for _, key in held]
+    ids = [key[1] for _, key in held]
+    n = len(held)
+
+    def of_book(name: str) -> list:
+        column = p(name)
+        return [column[j] for j in rows]
+
+    def of_values(cells: list, default=None) -> list:
+        return [default if i is None else cells[i] for i in at_v]
+
+    def of_greeks(cells: list) -> list:
+        return [None if k is None else cells[k] for k in at_g]
+
+    symbols, types = of_book("symbol"), of_book("position_type")
+    unders = of_book("underlying_symbol")
+    options = [t in OPTION_TYPES for t in types]
+    beta_symbols = [u if o else s for s, u, o in zip(symbols, unders, options, strict=True)]
+    raw_q, raw_m, raw_e = of_book("quantity"), of_book("multiplier"), of_book("entry_price")
+    quantity = nums(raw_q)
+    expiration = of_book("expiration")
     v_eff = v("effective_quantity")
-    v_cells = {
-        "price": _cells(v("price"), nums, nv),
-        "price_source": _cells(v("price_source"), lambda c: [_str(x) for x in c], nv),
-        "price_date": _cells(v("price_date"), lambda c: [_iso(x) for x in c], nv),
-        "market_value": _cells(v("market_value"), lambda c: nums(c, MONEY_DP), nv),
-        "exposure": _cells(v("exposure"), lambda c: nums(c, MONEY_DP), nv),
-        "notional": _cells(v("notional"), lambda c: nums(c, MONEY_DP), nv),
-        "unrealized_pnl": _cells(v("unrealized_pnl"), lambda c: nums(c, MONEY_DP), nv),
-        "split_factor": _cells(v("split_factor"), nums, nv, 1.0),
-        "flags": _cells(v("flags"), lambda c: [_flags(x) for x in c], nv, []),
-    }
-    v_eff_cells = nums(v_eff) if v_eff is not None else None
-    v_exposure = v("exposure")
+    effective = (quantity if v_eff is None else
+                 [q if i is None else c for q, i, c in zip(
+                     quantity, at_v, of_values(nums(v_eff)), strict=True)])
+    g_under = of_greeks(_cells(g("underlying_price"), nums, ng))
     v_under = v("underlying_price")
-    v_under_cells = nums(v_under) if v_under is not None else None
-    g_cells = {name: _cells(g(name), (lambda c: nums(c, MONEY_DP)) if name in _MONEY else nums,
-                            ng) for name in GREEK_FIELDS}
-    g_under = _cells(g("underlying_price"), nums, ng)
-    g_vol_source = _cells(g("vol_source"), lambda c: [_str(x) for x in c], ng)
-    g_flags = _cells(g("flags"), lambda c: [_flags(x) for x in c], ng, [])
+    underlying_price = (g_under if v_under is None else
+                        [u if i is None else c for u, i, c in zip(
+                            g_under, at_v, of_values(nums(v_under)), strict=True)])
+    v_exposure = v("exposure")
+    exposures = [None] * n if v_exposure is None else of_values(v_exposure)
 
     tag_map: dict = {}
     if len(tags):
@@ -139,94 +176,71 @@ def position_entries(inputs: ReportInputs, positions: pd.DataFrame, values: pd.D
             tag_map.setdefault(pos_id, []).append(tag)
         for listed in tag_map.values():
             listed.sort()
-
+    row_tags = [tag_map.get(pos_id, []) for pos_id in ids]
     secs = _securities_by_symbol(inputs.securities)
     sector_buckets = _sector_buckets(inputs.securities)
-    quantity, multiplier, entry_price = p("quantity"), p("multiplier"), p("entry_price")
-    expiration = p("expiration")
-    pos_cells = {
-        "quantity": nums(quantity),
-        "multiplier": [_int(x) for x in multiplier],
-        "entry_price": nums(entry_price),
-        "entry_date": [_iso(x) for x in p("entry_date")],
-        "exit_date": [_iso(x) for x in p("exit_date")],
-        "underlying_symbol": [_str(x) for x in p("underlying_symbol")],
-        "strike": nums(p("strike")),
-        "expiration": [_iso(x) for x in expiration],
-        "option_type": [_str(x) for x in p("option_type")],
+    sec_rows = [secs.get(b, {}) for b in beta_symbols]
+    v_flags = of_values(_cells(v("flags"), _flag_lists, nv, []), [])
+    g_flags = [f or [] for f in of_greeks(_cells(g("flags"), _flag_lists, ng, []))]
+    none = [None] * n
+
+    columns = {
+        "position_id": ids,
+        "symbol": symbols,
+        "position_type": types,
+        "quantity": quantity,
+        "effective_quantity": effective,
+        "split_factor": of_values(_cells(v("split_factor"), nums, nv, 1.0), 1.0),
+        "multiplier": [_int(x) for x in raw_m],
+        "entry_price": nums(raw_e),
+        "entry_date": _isos(of_book("entry_date")),
+        "exit_date": _isos(of_book("exit_date")),
+        "valued": [i is not None for i in at_v],
+        "price": of_values(_cells(v("price"), nums, nv)),
+        "price_source": of_values(_cells(v("price_source"), _strs, nv)),
+        "price_date": of_values(_cells(v("price_date"), _isos, nv)),
+        "underlying_symbol": _strs(unders),
+        "underlying_price": underlying_price,
+        "strike": nums(of_book("strike")),
+        "expiration": _isos(expiration),
+        "option_type": _strs(of_book("option_type")),
         "days_to_expiry": [None if _missing(x) else (x - day).days for x in expiration],
+        "market_value": of_values(_cells(v("market_value"), _money, nv)),
+        "exposure": of_values(_cells(v_exposure, _money, nv)),
+        "notional": of_values(_cells(v("notional"), _money, nv)),
+        # the multiplier applies: quantity × multiplier × entry price (signed)
+        "cost_basis": _money([q * m * e for q, m, e in zip(raw_q, raw_m, raw_e, strict=True)]),
+        "unrealized_pnl": of_values(_cells(v("unrealized_pnl"), _money, nv)),
+        # only open positions are listed (held at the close): nothing realized yet
+        "realized_pnl": [0.0] * n,
+        "weight_of_gross": none,  # the portfolio's: set by portfolio_positions
+        "tags": row_tags,
+        "strategy_tags": [[x for x in listed if x in STRATEGY_TAGS] if listed else []
+                          for listed in row_tags],
+        # the bucket sector_exposures counts it under (GICS sector, ETF, Mutual fund,
+        # (unclassified)): the CSV's Sector column agrees with the Sectors section
+        "sector": [sector_buckets.get(b, UNCLASSIFIED_SECTOR) for b in beta_symbols],
+        "industry": [_str(sec.get("industry")) for sec in sec_rows],
+        "asset_class": ["option" if o else _str(sec.get("asset_class"))
+                        for o, sec in zip(options, sec_rows, strict=True)],
+        **{name: of_greeks(_cells(g(name), _money if name in _MONEY else nums, ng))
+           for name in GREEK_FIELDS},
+        "vol_source": of_greeks(_cells(g("vol_source"), _strs, ng)),
+        # the portfolio's factors: set by portfolio_positions
+        "factor_betas": none,
+        "factor_quality": none,
+        "ir_beta": none,
+        "flags": [sorted(set(a) | set(b)) if a or b else []
+                  for a, b in zip(v_flags, g_flags, strict=True)],
     }
+    keys = tuple(columns)  # the row's fields, in the document's order
     out: dict[str, list[_Entry]] = {}
-    for j, (pid, pos_id, symbol, ptype, under) in enumerate(zip(
-            p("portfolio_id"), p("position_id"), p("symbol"), p("position_type"),
-            p("underlying_symbol"), strict=True)):
-        key = (pid, pos_id)
-        i = v_at.get(key)
-        if i is None and key not in missing:
-            continue  # not held on the day
-        k = g_at.get(key)
-        option = ptype in OPTION_TYPES
-        beta_symbol = under if option else symbol
-        sec = secs.get(beta_symbol, {})
-        row_tags = tag_map.get(pos_id, [])
-        valued = i is not None
-        if valued:
-            eff = v_eff_cells[i] if v_eff_cells is not None else pos_cells["quantity"][j]
-            if v_under_cells is not None:
-                underlying_price = v_under_cells[i]
-            else:
-                underlying_price = g_under[k] if k is not None else None
-        else:
-            eff = pos_cells["quantity"][j]
-            underlying_price = g_under[k] if k is not None else None
-        row = {
-            "position_id": pos_id,
-            "symbol": symbol,
-            "position_type": ptype,
-            "quantity": pos_cells["quantity"][j],
-            "effective_quantity": eff,
-            "split_factor": v_cells["split_factor"][i] if valued else 1.0,
-            "multiplier": pos_cells["multiplier"][j],
-            "entry_price": pos_cells["entry_price"][j],
-            "entry_date": pos_cells["entry_date"][j],
-            "exit_date": pos_cells["exit_date"][j],
-            "valued": valued,
-            "price": v_cells["price"][i] if valued else None,
-            "price_source": v_cells["price_source"][i] if valued else None,
-            "price_date": v_cells["price_date"][i] if valued else None,
-            "underlying_symbol": pos_cells["underlying_symbol"][j],
-            "underlying_price": underlying_price,
-            "strike": pos_cells["strike"][j],
-            "expiration": pos_cells["expiration"][j],
-            "option_type": pos_cells["option_type"][j],
-            "days_to_expiry": pos_cells["days_to_expiry"][j],
-            "market_value": v_cells["market_value"][i] if valued else None,
-            "exposure": v_cells["exposure"][i] if valued else None,
-            "notional": v_cells["notional"][i] if valued else None,
-            # the multiplier applies: quantity × multiplier × entry price (signed)
-            "cost_basis": money(quantity[j] * multiplier[j] * entry_price[j]),
-            "unrealized_pnl": v_cells["unrealized_pnl"][i] if valued else None,
-            # only open positions are listed (held at the close): nothing realized yet
-            "realized_pnl": 0.0,
-            "weight_of_gross": None,  # the portfolio's: set by portfolio_positions
-            "tags": row_tags,
-            "strategy_tags": [x for x in row_tags if x in STRATEGY_TAGS],
-            # the bucket sector_exposures counts it under (GICS sector, ETF, Mutual fund,
-            # (unclassified)): the CSV's Sector column agrees with the Sectors section
-            "sector": sector_buckets.get(beta_symbol, UNCLASSIFIED_SECTOR),
-            "industry": _str(sec.get("industry")),
-            "asset_class": _str(sec.get("asset_class")) if not option else "option",
-        }
-        for name in GREEK_FIELDS:
-            row[name] = g_cells[name][k] if k is not None else None
-        row["vol_source"] = g_vol_source[k] if k is not None else None
-        row["factor_betas"] = None  # the portfolio's factors: set by portfolio_positions
-        row["factor_quality"] = None
-        row["ir_beta"] = None
-        flags = v_cells["flags"][i] if valued else []
-        row["flags"] = sorted(set(flags) | set(g_flags[k] if k is not None else []))
-        exposure = v_exposure[i] if valued and v_exposure is not None else None
-        out.setdefault(pid, []).append(_Entry(row, exposure, valued, beta_symbol))
+    for pid, cells, exposure, i, beta_symbol in zip(
+            pids, zip(*columns.values(), strict=True), exposures, at_v, beta_symbols,
+            strict=True):
+        out.setdefault(pid, []).append(
+            _Entry(dict(zip(keys, cells, strict=True)), exposure, i is not None,
+                   beta_symbol))
     return out
 
 
