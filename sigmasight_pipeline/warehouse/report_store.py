@@ -33,11 +33,13 @@ _DAY_TABLES = (
 )
 
 
-def _read_window(conn: Connection, table: Table, first: dt.date, last: dt.date) -> pd.DataFrame:
+def _read_window(conn: Connection, table: Table, first: dt.date, last: dt.date,
+                 *where) -> pd.DataFrame:
+    """The rows of ``table`` dated ``first`` … ``last`` (and matching ``where``)."""
     # the binary-cursor reader (fetch_frame): 120,000 history rows for 2,000 portfolios took
     # longer as SQLAlchemy row mappings than every other table of the day together
     q = (select(*(uuid_as_text(c) for c in table.columns))
-         .where(table.c.date >= first, table.c.date <= last)
+         .where(table.c.date >= first, table.c.date <= last, *where)
          .order_by(table.c.date, table.c.portfolio_id))
     return fetch_frame(conn, q, [c.name for c in table.columns])
 
@@ -126,9 +128,12 @@ def read_risk_ii_inputs(conn: Connection, day: dt.date, window: list[dt.date],
     recent = sessions_back(day, ATTRIBUTION_DAYS) or [day]
     frames["pnl_attribution"] = _read_window(conn, t.pnl_attribution, recent[0], day)
     before = sessions_back(window[0], 2)[0]  # the VaR of the session before the first day
-    var = _read_window(conn, t.portfolio_var, before, day)
-    frames["var_history"] = var[(var["horizon_days"] == 1)
-                                & ((var["confidence"] - BACKTEST_CONFIDENCE).abs() < 1e-9)]
+    # the 1-day VaR at the backtest's confidence only, selected by the server: all 12
+    # (method, confidence, horizon) rows of 61 days were half of a year-day's read
+    var = t.portfolio_var.c
+    frames["var_history"] = _read_window(
+        conn, t.portfolio_var, before, day, var.horizon_days == 1,
+        func.abs(var.confidence - BACKTEST_CONFIDENCE) < 1e-9)
     frames["history"] = history
     return frames
 
