@@ -1,25 +1,27 @@
 """Writes: a day's replace of 100,000 position_values rows into a table already holding
-``--days`` days, plain table vs declarative range partitioning by date (a script).
+``--days`` days, plain table vs the product's table range-partitioned by day (a script).
 
     python -m benchmarks.bench_partitions [--days 250] [--rows 100000] [--repeat 3]
 
 Own embedded PostgreSQL under ``$SIGMASIGHT_BENCH_DIR/partitions``. Two copies of
 ``sigmasight.position_values`` (same columns and defaults; primary key (date, position_id)
 and the (portfolio_id, date) index, as the product's table), one plain and one
-partitioned by day, are filled with the same ``--days`` days: the last day is generated
-and written by ``replace_partition``, the others are one server-side ``INSERT … SELECT``
-of it over ``unnest`` of the dates (new position ids), the partitioned copy one
-``INSERT … SELECT *`` of the plain one; the keys and indexes are built after the fill
-(a sort per index, not 25 M index inserts). Then the last day is replaced ``--repeat``
-times per variant (variants interleaved), each in one transaction, timed:
+partitioned by day with a default partition as migration 0009 builds the product's, are
+filled with the same ``--days`` days: the last day is generated and written by
+``replace_partition``, the others are one server-side ``INSERT … SELECT`` of it over
+``unnest`` of the dates (new position ids), the partitioned copy one ``INSERT … SELECT *``
+of the plain one; the keys and indexes are built after the fill (a sort per index, not
+25 M index inserts). Then the last day is replaced ``--repeat`` times per variant
+(variants interleaved), each in one transaction, timed:
 
-- ``plain``: the product's ``replace_partition`` (advisory lock, DELETE of the day, COPY);
-- ``partitioned, DELETE``: the same call on the partitioned table (the DELETE is pruned to
-  the day's partition);
-- ``partitioned, TRUNCATE``: lock, ``TRUNCATE`` of the day's partition, the same COPY;
-- ``partitioned, swap``: COPY into a new table without indexes, its key and index built
-  (a sort each), then lock, detach and drop the day's partition and attach the new one
-  (a CHECK constraint equal to the partition bound spares the validating scan).
+- ``plain``: ``replace_partition`` on a plain table (advisory lock, DELETE of the day,
+  COPY into the indexed table), what the product did before migration 0009;
+- ``partitioned, TRUNCATE``: lock, ``TRUNCATE`` of the day's partition, the same COPY
+  into the indexed partition (measured, not used);
+- ``partitioned, swap``: the product's ``replace_partition`` on a table partitioned by day
+  (warehouse/day_partitions.py): COPY into a new table without indexes, its key and index
+  built (a sort each), then the day's partition detached and dropped and the new one
+  attached in its place.
 
 Target (issue 16): ≥ 400,000 rows/s.
 """
@@ -31,7 +33,6 @@ import datetime as dt
 import os
 import statistics
 import time
-import uuid
 from pathlib import Path
 
 from benchmarks import run_scale
@@ -49,7 +50,9 @@ def _tables():
     from sigmasight_pipeline.warehouse import tables as t
 
     md = MetaData()
-    return {name: t.position_values.to_metadata(md, name=name) for name in (PLAIN, PART)}
+    tables = {name: t.position_values.to_metadata(md, name=name) for name in (PLAIN, PART)}
+    tables[PLAIN].dialect_options["postgresql"]["partition_by"] = None  # the plain copy
+    return tables
 
 
 def _partition(name: str, day: dt.date) -> str:
@@ -110,31 +113,6 @@ def _replace_truncate(conn, table, day: dt.date, frame) -> int:
     return _copy(conn, f"{S}.{table.name}", table, frame, _known_columns(table, frame))
 
 
-def _replace_swap(conn, table, day: dt.date, frame) -> int:
-    from sqlalchemy import text
-
-    from sigmasight_pipeline.warehouse.writer import _copy, _known_columns, lock_partition
-
-    # a new name each time: the swapped-in table keeps its index names after the rename
-    part = _partition(table.name, day)
-    new = f"{part}_{uuid.uuid4().hex[:8]}"
-    conn.execute(text(f"CREATE TABLE {S}.{new} (LIKE {S}.{table.name} INCLUDING DEFAULTS "
-                      "INCLUDING CONSTRAINTS)"))
-    n = _copy(conn, f"{S}.{new}", table, frame, _known_columns(table, frame))
-    conn.execute(text(f"ALTER TABLE {S}.{new} ADD PRIMARY KEY (date, position_id)"))
-    conn.execute(text(f"CREATE INDEX ON {S}.{new} (portfolio_id, date)"))
-    conn.execute(text(f"ALTER TABLE {S}.{new} ADD CONSTRAINT {new}_bound CHECK "
-                      f"(date >= '{day}' AND date < '{day + dt.timedelta(days=1)}')"))
-    lock_partition(conn, table, [day])
-    conn.execute(text(f"ALTER TABLE {S}.{table.name} DETACH PARTITION {S}.{part}"))
-    conn.execute(text(f"DROP TABLE {S}.{part}"))
-    conn.execute(text(f"ALTER TABLE {S}.{table.name} ATTACH PARTITION {S}.{new} "
-                      f"FOR VALUES {_bounds(day)}"))
-    conn.execute(text(f"ALTER TABLE {S}.{new} DROP CONSTRAINT {new}_bound"))
-    conn.execute(text(f"ALTER TABLE {S}.{new} RENAME TO {part}"))
-    return n
-
-
 def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
         reuse: bool = False) -> list[dict]:
     """The variants' timings; ``reuse`` keeps a previous run's filled tables (same
@@ -169,6 +147,9 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
             echo(f"  {len(tables)} tables × {n_days} days × {n_rows:,} rows: filled in "
                  f"{t1 - t0:.0f} s, keys and indexes built in {t2 - t1:.0f} s, vacuumed in "
                  f"{time.perf_counter() - t2:.0f} s")
+        with engine.begin() as conn:  # as migration 0009 (also in tables filled before it)
+            conn.execute(text(f"CREATE TABLE IF NOT EXISTS {S}.{PART}_default "
+                              f"PARTITION OF {S}.{PART} DEFAULT"))
 
         def size(name: str) -> float:
             with engine.connect() as conn:
@@ -180,12 +161,10 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
 
         variants = [("plain table, replace_partition (lock, DELETE, COPY)",
                      tables[PLAIN], replace_partition),
-                    ("partitioned by day, replace_partition (DELETE pruned to the day)",
-                     tables[PART], replace_partition),
                     ("partitioned by day, lock + TRUNCATE of the day's partition + COPY",
                      tables[PART], _replace_truncate),
-                    ("partitioned by day, COPY into a new table + its indexes + swap",
-                     tables[PART], _replace_swap)]
+                    ("partitioned by day, the product's replace_partition (COPY into a new "
+                     "table, its key and index, swap)", tables[PART], replace_partition)]
         secs: dict[str, list[float]] = {what: [] for what, _, _ in variants}
         loads: dict[str, list[float]] = {what: [] for what, _, _ in variants}
         for _ in range(repeat):  # interleaved: the machine's load drifts
@@ -199,7 +178,8 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
         for what, table, _ in variants:
             best, med = min(secs[what]), statistics.median(secs[what])
             mb, load = size(table.name), statistics.mean(loads[what])
-            out.append({"what": what, "rows": n_rows, "days": n_days, "best_s": best,
+            out.append({"what": what, "product": fn is replace_partition and table is tables[PART],
+                        "rows": n_rows, "days": n_days, "best_s": best,
                         "median_s": med, "rows_per_s": n_rows / best,
                         "rows_per_s_median": n_rows / med, "table_mb": mb, "load": load})
             echo(f"  {what}: best {best:.2f} s ({n_rows / best:,.0f} rows/s), median "

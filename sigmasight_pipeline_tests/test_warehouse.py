@@ -77,11 +77,16 @@ def test_crash_before_commit_keeps_previous_rows(engine):
     assert _read(engine) == before
 
 
+@pytest.mark.parametrize("scope", [None, {"portfolio_id": "00000000-0000-0000-0000-00000000000f"}],
+                         ids=["day swapped", "narrowed: DELETE and COPY"])
 def test_a_copy_the_server_refuses_early_fails_whole_and_frees_the_connection(engine,
-                                                                              monkeypatch):
+                                                                              monkeypatch, scope):
     """The blocks go to the server from a writer thread: a key the server refuses in the
     first block (while later blocks are still being encoded and queued) fails the write
-    with the server's error, keeps the previous rows, and leaves no COPY in progress."""
+    with the server's error, keeps the previous rows, and leaves no COPY in progress.
+    position_values is partitioned by day: a whole day is COPYed into a new table whose key
+    is built after it (the duplicate refused there), a narrowed replace COPYs into the
+    day's indexed partition (refused in the first block)."""
     from sigmasight_pipeline.warehouse import writer
 
     monkeypatch.setattr(writer, "_BLOCK_ROWS", 1_000)
@@ -98,7 +103,7 @@ def test_a_copy_the_server_refuses_early_fails_whole_and_frees_the_connection(en
     with engine.begin() as conn:
         replace_partition(conn, position_values, D1, good)
     with pytest.raises(psycopg.errors.UniqueViolation), engine.begin() as conn:
-        replace_partition(conn, position_values, D1, frame)
+        replace_partition(conn, position_values, D1, frame, scope=scope)
     with engine.begin() as conn:  # the pool's connections still work
         kept = conn.execute(text(f"SELECT count(*), min(position_id::text) FROM "
                                  f"{SCHEMA}.position_values WHERE date = :d"), {"d": D1}).one()

@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 SCHEMA = "sigmasight"
+#: the largest tables are range-partitioned by day, a partition a day (day_partitions.py)
+BY_DAY = "RANGE (date)"
 metadata = MetaData(schema=SCHEMA)
 #: read-only views (SPEC §7.1): described for reading with the same tools as the tables, but
 #: not tables — never written, truncated or created from here (migration 0003 creates them)
@@ -190,6 +192,7 @@ position_values = Table(
     Column("split_factor", Float),
     PrimaryKeyConstraint("date", "position_id"),
     Index("ix_position_values_portfolio", "portfolio_id", "date"),
+    postgresql_partition_by=BY_DAY,
 )
 
 portfolio_exposures = Table(
@@ -355,6 +358,7 @@ position_correlations = Table(
     Column("correlation", Float, nullable=False),
     Column("n_obs", Integer, nullable=False),
     PrimaryKeyConstraint("date", "portfolio_id", "symbol_a", "symbol_b"),
+    postgresql_partition_by=BY_DAY,
 )
 
 correlation_summaries = Table(

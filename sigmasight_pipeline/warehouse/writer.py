@@ -2,9 +2,10 @@
 
 ``replace_partition`` is the only way a daily asset writes its table: inside one
 transaction it takes a PostgreSQL advisory lock per (table, day), deletes the day's rows
-(optionally narrowed, e.g. to one asset's data-quality rows) and COPYs the new ones. A
-crash before COMMIT leaves the previous good rows untouched; concurrent writers of the
-same day queue on the lock instead of interleaving.
+(optionally narrowed, e.g. to one asset's data-quality rows) and COPYs the new ones; a
+table partitioned by day (day_partitions.py) has each whole day's partition swapped for a
+new one instead. A crash before COMMIT leaves the previous good rows untouched; concurrent
+writers of the same day queue on the lock instead of interleaving.
 
 ``merge_rows`` is for back-filled history (rows of many days for a few symbols): COPY
 into a temporary table, then INSERT … ON CONFLICT (primary key) DO UPDATE.
@@ -47,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.engine import Connection
 
+from . import day_partitions
 from .tables import SCHEMA
 
 
@@ -534,6 +536,8 @@ def replace_partition(
             if (frame[col] != val).any():
                 raise ValueError(f"{table.name}: rows outside the scope {col}={val!r}")
     lock_partition(conn, table, days)
+    if not scope and day_partitions.is_by_day(table):
+        return _swap_days(conn, table, days, frame)
     where = " AND ".join(['"date" = ANY(:days)', *(f'"{c}" = :s_{c}' for c in scope)])
     conn.execute(
         text(f"DELETE FROM {SCHEMA}.{table.name} WHERE {where}"),
@@ -543,6 +547,35 @@ def replace_partition(
         return 0
     columns = _known_columns(table, frame)
     return _copy(conn, f"{SCHEMA}.{table.name}", table, frame, columns)
+
+
+def _rows_by_day(frame: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
+    """``frame``'s rows grouped by their ``date`` (dates, timestamps or ISO strings alike)."""
+    if frame.empty:
+        return {}
+    codes, uniques = pd.factorize(frame["date"])
+    dates = pd.to_datetime(pd.Series(uniques)).dt.date.to_numpy()
+    day_codes, days = pd.factorize(dates)  # a date spelled two ways is one day
+    if len(days) == 1:
+        return {days[0]: frame}
+    codes = day_codes[codes]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(days) + 1))
+    return {days[i]: frame.iloc[order[bounds[i]:bounds[i + 1]]] for i in range(len(days))}
+
+
+def _swap_days(conn: Connection, table: Table, days: list[dt.date], frame: pd.DataFrame
+               ) -> int:
+    """A partitioned-by-day table's ``days`` replaced: each day's rows COPYed into a staged
+    table and keyed, then every day swapped in at once (day_partitions.py)."""
+    columns = _known_columns(table, frame)
+    staged = {}
+    for day, rows in sorted(_rows_by_day(frame).items()):
+        staged[day] = day_partitions.stage(conn, table, day)
+        _copy(conn, f"{SCHEMA}.{staged[day]}", table, rows, columns)
+        day_partitions.build_keys(conn, table, staged[day])
+    day_partitions.swap(conn, table, days, staged)
+    return len(frame)
 
 
 def merge_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:

@@ -114,3 +114,38 @@ def kill_group(proc: subprocess.Popen) -> None:
         except ProcessLookupError:
             pass
     proc.wait(timeout=30)
+
+
+def row_trigger_sql(table: str, trigger: str, function: str) -> str:
+    """SQL that makes ``sigmasight.<function>()`` a BEFORE INSERT row trigger of every row
+    written into ``table``: on the table itself, and, for a table partitioned by day, on
+    every table created as one of its partitions (a day's replace COPYs into a new table,
+    then swaps it in: warehouse/day_partitions.py) through an event trigger."""
+    pattern = f"{SCHEMA}.{table}".replace("_", r"\_") + r"\_%"
+    return f"""
+CREATE TRIGGER {trigger} BEFORE INSERT ON {SCHEMA}.{table}
+FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.{function}();
+CREATE OR REPLACE FUNCTION {SCHEMA}.{trigger}_on_new_table() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE created record;
+BEGIN
+  FOR created IN SELECT object_identity FROM pg_event_trigger_ddl_commands()
+                  WHERE command_tag = 'CREATE TABLE' AND object_type = 'table' LOOP
+    IF created.object_identity LIKE '{pattern}' THEN
+      EXECUTE format('CREATE TRIGGER {trigger}_new BEFORE INSERT ON %s FOR EACH ROW '
+                     'EXECUTE FUNCTION {SCHEMA}.{function}()', created.object_identity);
+    END IF;
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER {trigger}_on_new_table ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+EXECUTE FUNCTION {SCHEMA}.{trigger}_on_new_table();
+"""
+
+
+def drop_row_trigger_sql(trigger: str, function: str) -> str:
+    """Undoes :func:`row_trigger_sql` (CASCADE: the triggers on the tables created since)."""
+    return f"""
+DROP EVENT TRIGGER IF EXISTS {trigger}_on_new_table;
+DROP FUNCTION IF EXISTS {SCHEMA}.{trigger}_on_new_table();
+DROP FUNCTION IF EXISTS {SCHEMA}.{function}() CASCADE;
+"""

@@ -2,7 +2,8 @@
 
 Each run is a separate ``sigmasight materialize`` process with its own home (so its own
 Dagster instance directory). A "gate" makes the interleaving deterministic instead of
-hoping for it: a trigger on ``position_values`` takes a shared advisory lock that the test
+hoping for it: a trigger on the rows written into ``position_values`` (conftest
+row_trigger_sql) takes a shared advisory lock that the test
 holds exclusively, so a run's COPY waits there, in the middle of its write, until the test
 opens the gate.
 """
@@ -14,7 +15,14 @@ import time
 
 from sqlalchemy import text
 
-from .conftest import diff_states, kill_group, start_cli, warehouse_state
+from .conftest import (
+    diff_states,
+    drop_row_trigger_sql,
+    kill_group,
+    row_trigger_sql,
+    start_cli,
+    warehouse_state,
+)
 
 D1 = dt.date(2025, 6, 27)
 D2 = dt.date(2025, 6, 30)
@@ -28,15 +36,13 @@ def _install_gate(engine, only_day: dt.date | None = None) -> None:
             CREATE OR REPLACE FUNCTION sigmasight.reliability_gate() RETURNS trigger
             LANGUAGE plpgsql AS $$ BEGIN
               IF {condition} THEN PERFORM pg_advisory_xact_lock_shared({GATE}); END IF;
-              RETURN NEW; END $$;
-            CREATE TRIGGER reliability_gate BEFORE INSERT ON sigmasight.position_values
-            FOR EACH ROW EXECUTE FUNCTION sigmasight.reliability_gate();"""))
+              RETURN NEW; END $$;""" + row_trigger_sql("position_values", "reliability_gate",
+                                                     "reliability_gate")))
 
 
 def _remove_gate(engine) -> None:
     with engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER IF EXISTS reliability_gate ON sigmasight.position_values;"
-                          "DROP FUNCTION IF EXISTS sigmasight.reliability_gate();"))
+        conn.execute(text(drop_row_trigger_sql("reliability_gate", "reliability_gate")))
 
 
 def _waiting(engine, query_start: str) -> list[int]:
@@ -83,7 +89,7 @@ def test_two_runs_of_the_same_day_started_together_leave_one_copy_of_every_row(
     _install_gate(engine)
     runs = [_start(sub_env, tmp_path, name, D2) for name in ("a", "b")]  # fresh warehouse
     try:
-        # one run is inside its position_values COPY (DELETE done), the other queues on
+        # one run is inside its position_values COPY, the other queues on
         # the (position_values, day) lock behind it
         _wait(lambda: _waiting(engine, "COPY sigmasight.position_values"),
               "a run to reach its COPY", runs)

@@ -29,7 +29,7 @@ from sigmasight_pipeline.warehouse.database import (
 )
 from sigmasight_pipeline.warehouse.migrate import upgrade
 
-from .conftest import diff_states, warehouse_state
+from .conftest import diff_states, row_trigger_sql, warehouse_state
 
 D = dt.date(2025, 6, 30)
 DEMO = Path(__file__).resolve().parents[2] / "sigmasight_pipeline" / "data" / "demo_positions.csv"
@@ -93,15 +93,15 @@ def _one_shot_sleep(engine, table: str) -> None:
               IF nextval('sigmasight.reliability_once_{table}') = 1 THEN
                 PERFORM pg_sleep(600); END IF;
               RETURN NEW; END $$;
-            CREATE TRIGGER reliability_sleep BEFORE INSERT ON sigmasight.{table}
-            FOR EACH ROW EXECUTE FUNCTION sigmasight.reliability_sleep_{table}();"""))
+""" + row_trigger_sql(table, f"reliability_sleep_{table}",
+                                 f"reliability_sleep_{table}")))
 
 
 def _sleeping_in(engine, table: str) -> bool:
     with engine.connect() as conn:
         return bool(conn.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
-            "AND query ILIKE :q"), {"q": f"COPY sigmasight.{table} %"}).scalar_one())
+            "AND query ILIKE :q"), {"q": f"COPY sigmasight.{table}%"}).scalar_one())
 
 
 def _run_in_thread(day):
