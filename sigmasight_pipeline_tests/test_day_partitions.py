@@ -251,3 +251,19 @@ def test_the_migration_keeps_rows_and_views_both_ways(engine, database_url):
         replace_partition(conn, position_values, D1, _values(D1, 2, first=500))
     with engine.connect() as conn:
         assert len(_rows(conn, D1)) == 2
+
+
+def test_an_empty_replace_takes_no_lock_and_overlong_names_are_refused(engine):
+    from sqlalchemy import MetaData
+
+    with engine.connect() as conn:
+        tx = conn.begin()
+        replace_partition(conn, position_values, [], _values(D1, 0))
+        locks = conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = "
+            "CAST(:t AS regclass)"), {"t": f"{SCHEMA}.position_values"}).scalar()
+        tx.rollback()
+    assert locks == 0
+    long = position_values.to_metadata(MetaData(), name="p" * 40)
+    with pytest.raises(ValueError, match="longer than 63 characters"):
+        day_partitions.build_keys(None, long, day_partitions.partition_name(long, D1) + "_new")

@@ -82,25 +82,30 @@ def stage(conn: Connection, table: Table, day: dt.date) -> str:
     return name
 
 
-def _index_statements(table: Table, on: str, prefix: str) -> list[str]:
-    """The parent's primary key and indexes (from the table's metadata) built on ``on``,
-    named as PostgreSQL names a partition's own: ``<prefix>_pkey``, ``<prefix>_<cols>_idx``."""
+#: PostgreSQL's identifier length (NAMEDATALEN - 1)
+_MAX_NAME = 63
+
+
+def _index_statements(table: Table, staged: str) -> list[str]:
+    """The table's primary key and indexes (from its metadata) built on ``staged``, named
+    as PostgreSQL names a partition's own: ``<staged>_pkey``, ``<staged>_<cols>_idx``."""
+    names = iter(_index_names(table, staged))
     out = []
     pk = [c.name for c in table.primary_key.columns]
     if pk:
-        out.append(f"ALTER TABLE {SCHEMA}.{on} ADD CONSTRAINT {prefix}_pkey "
+        out.append(f"ALTER TABLE {SCHEMA}.{staged} ADD CONSTRAINT {next(names)} "
                    f"PRIMARY KEY ({', '.join(pk)})")
     for index in sorted(table.indexes, key=lambda i: i.name):
         cols = [c.name for c in index.columns]
         unique = "UNIQUE " if index.unique else ""
-        out.append(f"CREATE {unique}INDEX {prefix}_{'_'.join(cols)}_idx "
-                   f"ON {SCHEMA}.{on} ({', '.join(cols)})")
+        out.append(f"CREATE {unique}INDEX {next(names)} ON {SCHEMA}.{staged} "
+                   f"({', '.join(cols)})")
     return out
 
 
 def build_keys(conn: Connection, table: Table, staged: str) -> None:
     """The staged table's primary key and indexes, built after its COPY."""
-    _run(conn, _index_statements(table, staged, staged))
+    _run(conn, _index_statements(table, staged))
 
 
 def _partitions(conn: Connection, table: Table) -> set[str]:
@@ -113,6 +118,8 @@ def swap(conn: Connection, table: Table, days: Iterable[dt.date],
          staged: Mapping[dt.date, str]) -> None:
     """Each of ``days`` replaced by its staged table (a day without one is left empty)."""
     days = sorted(set(days))
+    if not days:
+        return
     existing = _partitions(conn, table)
     parent, default = f"{SCHEMA}.{table.name}", default_name(table)
     # the table's lock before any of its partitions' (DETACH would take it, but after the
@@ -143,5 +150,10 @@ def swap(conn: Connection, table: Table, days: Iterable[dt.date],
 
 def _index_names(table: Table, prefix: str) -> list[str]:
     names = [f"{prefix}_pkey"] if table.primary_key.columns else []
-    return names + [f"{prefix}_{'_'.join(c.name for c in i.columns)}_idx"
-                    for i in sorted(table.indexes, key=lambda i: i.name)]
+    names += [f"{prefix}_{'_'.join(c.name for c in i.columns)}_idx"
+              for i in sorted(table.indexes, key=lambda i: i.name)]
+    too_long = [n for n in names if len(n) > _MAX_NAME]
+    if too_long:  # PostgreSQL would truncate them, and the swap's renames would miss
+        raise ValueError(f"{table.name}: names of a day's partition longer than "
+                         f"{_MAX_NAME} characters: {too_long}")
+    return names

@@ -120,7 +120,8 @@ def row_trigger_sql(table: str, trigger: str, function: str) -> str:
     """SQL that makes ``sigmasight.<function>()`` a BEFORE INSERT row trigger of every row
     written into ``table``: on the table itself, and, for a table partitioned by day, on
     every table created as one of its partitions (a day's replace COPYs into a new table,
-    then swaps it in: warehouse/day_partitions.py) through an event trigger."""
+    then swaps it in: warehouse/day_partitions.py) through an event trigger, which needs a
+    superuser (the embedded server's ``postgres``)."""
     pattern = f"{SCHEMA}.{table}".replace("_", r"\_") + r"\_%"
     return f"""
 CREATE TRIGGER {trigger} BEFORE INSERT ON {SCHEMA}.{table}
