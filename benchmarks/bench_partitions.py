@@ -55,24 +55,19 @@ def _tables():
     return tables
 
 
-def _partition(name: str, day: dt.date) -> str:
-    return f"{name}_{day:%Y%m%d}"
-
-
-def _bounds(day: dt.date) -> str:
-    return f"FROM ('{day}') TO ('{day + dt.timedelta(days=1)}')"
-
-
-def _create(conn, days: list[dt.date]) -> None:
-    """Both tables without keys or indexes (built after the fill), a partition per day."""
+def _create(conn, tables, days: list[dt.date]) -> None:
+    """Both tables without keys or indexes (built after the fill), a partition per day
+    named as the product names them (the swap finds the day's partition by its name)."""
     from sqlalchemy import text
+
+    from sigmasight_pipeline.warehouse.day_partitions import partition_name
 
     like = f"(LIKE {S}.position_values INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
     conn.execute(text(f"CREATE TABLE {S}.{PLAIN} {like}"))
     conn.execute(text(f"CREATE TABLE {S}.{PART} {like} PARTITION BY RANGE (date)"))
     for d in days:
-        conn.execute(text(f"CREATE TABLE {S}.{_partition(PART, d)} PARTITION OF {S}.{PART} "
-                          f"FOR VALUES {_bounds(d)}"))
+        conn.execute(text(f"CREATE TABLE {S}.{partition_name(tables[PART], d)} PARTITION OF "
+                          f"{S}.{PART} FOR VALUES FROM ('{d}') TO ('{d + dt.timedelta(days=1)}')"))
 
 
 def _fill(conn, tables, days: list[dt.date], frame) -> None:
@@ -106,10 +101,11 @@ def _index(conn, name: str) -> None:
 def _replace_truncate(conn, table, day: dt.date, frame) -> int:
     from sqlalchemy import text
 
+    from sigmasight_pipeline.warehouse import day_partitions
     from sigmasight_pipeline.warehouse.writer import _copy, _known_columns, lock_partition
 
     lock_partition(conn, table, [day])
-    conn.execute(text(f"TRUNCATE {S}.{_partition(table.name, day)}"))
+    conn.execute(text(f"TRUNCATE {S}.{day_partitions.partition_name(table, day)}"))
     return _copy(conn, f"{S}.{table.name}", table, frame, _known_columns(table, frame))
 
 
@@ -134,7 +130,7 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
         if not reuse:
             t0 = time.perf_counter()
             with engine.begin() as conn:
-                _create(conn, days)
+                _create(conn, tables, days)
                 _fill(conn, tables, days, frame)
             t1 = time.perf_counter()
             with engine.begin() as conn:
