@@ -113,21 +113,34 @@ def _lookup(frame_or_series, keys: pd.Series, column: str | None = None) -> np.n
     """Values of ``frame_or_series[column]`` aligned on ``keys`` (float64, NaN if absent)."""
     obj = frame_or_series if column is None else frame_or_series[column]
     obj = obj[~obj.index.duplicated(keep="last")]
-    return obj.reindex(keys.to_numpy()).to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.full(len(keys), np.nan)
+    row = obj.index.get_indexer(keys.to_numpy())
+    found = row >= 0
+    out[found] = obj.to_numpy(dtype=np.float64, na_value=np.nan)[row[found]]
+    return out
 
 
 def _quote_columns(quotes: pd.DataFrame | None, symbols: pd.Series) -> dict[str, np.ndarray]:
+    """Each option's quote fields (float64, NaN without a quote): the last quote of each
+    symbol, matched once for all four fields."""
     cols = ("bid", "ask", "last", "implied_vol")
     if quotes is None or len(quotes) == 0:
         return {c: np.full(len(symbols), np.nan) for c in cols}
-    q = quotes.drop_duplicates("symbol", keep="last").set_index("symbol")
+    q = quotes.drop_duplicates("symbol", keep="last")
+    row = pd.Index(q["symbol"]).get_indexer(symbols.to_numpy())
+    found = row >= 0
     out = {}
     for c in cols:
+        out[c] = np.full(len(symbols), np.nan)
         if c in q.columns:
-            out[c] = _lookup(q, symbols, c)
-        else:
-            out[c] = np.full(len(symbols), np.nan)
+            out[c][found] = q[c].to_numpy(dtype=np.float64, na_value=np.nan)[row[found]]
     return out
+
+
+def _per_distinct(values: pd.Series, fn) -> np.ndarray:
+    """``fn`` of each value, computed once per distinct value (an object array)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray([fn(u) for u in uniques], dtype=object)[codes]
 
 
 def _flags_lists(masks: dict[str, np.ndarray], n: int) -> list[list[str]]:
@@ -213,8 +226,8 @@ def compute_position_greeks(
     n = len(opts)
 
     # --- contract checks: a bad input is a bug upstream, name the positions ---------------
-    option_type = opts["option_type"].astype(str).str.upper().str.strip()
-    bad_type = ~option_type.isin(["C", "P"]).to_numpy()
+    option_type = _per_distinct(opts["option_type"], lambda v: str(v).upper().strip())
+    bad_type = ~np.isin(option_type, ["C", "P"])
     if bad_type.any():
         raise ValueError(
             "option_type must be 'C' or 'P' for options: "
@@ -238,7 +251,7 @@ def compute_position_greeks(
         )
 
     # --- inputs as aligned float arrays (n,) -----------------------------------------------
-    is_call = (option_type == "C").to_numpy()
+    is_call = option_type == "C"
     quantity = opts["quantity"].to_numpy(dtype=np.float64)
     multiplier = opts["multiplier"].to_numpy(dtype=np.float64)
     years = days / DAYS_PER_YEAR
@@ -318,7 +331,7 @@ def compute_position_greeks(
         out[f"position_{name}"] = greeks[name] * scale + 0.0  # + 0.0: no -0.0 for shorts
     out["dollar_delta"] = out["position_delta"] * s_keep
     out["dollar_gamma_1pct"] = 0.5 * out["position_gamma"] * (0.01 * s_keep) ** 2
-    underlying_upper = underlying.str.upper().to_numpy()
+    underlying_upper = _per_distinct(underlying, lambda v: v.upper() if isinstance(v, str) else v)
     flag_masks = {
         "stale_price": stale[keep],
         "model_price": price_source == "model",
