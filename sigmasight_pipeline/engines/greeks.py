@@ -113,10 +113,14 @@ def _lookup(frame_or_series, keys: pd.Series, column: str | None = None) -> np.n
     """Values of ``frame_or_series[column]`` aligned on ``keys`` (float64, NaN if absent)."""
     obj = frame_or_series if column is None else frame_or_series[column]
     obj = obj[~obj.index.duplicated(keep="last")]
-    out = np.full(len(keys), np.nan)
-    row = obj.index.get_indexer(keys.to_numpy())
+    return _take(obj, obj.index.get_indexer(keys.to_numpy()))
+
+
+def _take(values: pd.Series, row: np.ndarray) -> np.ndarray:
+    """``values`` at the positions ``row`` as float64, NaN where ``row`` is -1 (not found)."""
+    out = np.full(len(row), np.nan)
     found = row >= 0
-    out[found] = obj.to_numpy(dtype=np.float64, na_value=np.nan)[row[found]]
+    out[found] = values.to_numpy(dtype=np.float64, na_value=np.nan)[row[found]]
     return out
 
 
@@ -128,13 +132,8 @@ def _quote_columns(quotes: pd.DataFrame | None, symbols: pd.Series) -> dict[str,
         return {c: np.full(len(symbols), np.nan) for c in cols}
     q = quotes.drop_duplicates("symbol", keep="last")
     row = pd.Index(q["symbol"]).get_indexer(symbols.to_numpy())
-    found = row >= 0
-    out = {}
-    for c in cols:
-        out[c] = np.full(len(symbols), np.nan)
-        if c in q.columns:
-            out[c][found] = q[c].to_numpy(dtype=np.float64, na_value=np.nan)[row[found]]
-    return out
+    return {c: _take(q[c], row) if c in q.columns else np.full(len(symbols), np.nan)
+            for c in cols}
 
 
 def _per_distinct(values: pd.Series, fn) -> np.ndarray:
