@@ -171,7 +171,7 @@ def run(n_days: int, n_rows: int, repeat: int, workdir: Path, echo=print,
                 secs[what].append(time.perf_counter() - t0)
                 loads[what].append(os.getloadavg()[0])
         out = []
-        for what, table, _ in variants:
+        for what, table, fn in variants:
             best, med = min(secs[what]), statistics.median(secs[what])
             mb, load = size(table.name), statistics.mean(loads[what])
             out.append({"what": what, "product": fn is replace_partition and table is tables[PART],

@@ -17,10 +17,11 @@ Locks and atomicity: everything runs in the caller's transaction, after the advi
 (table, day) locks of ``writer.lock_partition``, so a crash before COMMIT leaves the old
 partition attached and the staged tables gone. Steps 1–2 lock only the new table (its
 columns come from the metadata, not ``LIKE`` the table): readers of every day, this one
-included, read the old rows meanwhile, and writers of other days stage theirs. Step 3's DETACH and
-DROP take ACCESS EXCLUSIVE on the parent until COMMIT, which is why it runs last: readers
-of the table wait for the swap's few statements, not for the COPY. It also waits for a
-reader's open transaction on the table to end.
+included, read the old rows meanwhile, and writers of other days stage theirs. Step 3
+first takes ACCESS EXCLUSIVE on the table (DETACH and DROP need it) and holds it until
+COMMIT, which is why it runs last: readers of the table wait for the swap's few
+statements, not for the COPY, and swaps of other days queue one behind another. It also
+waits for a reader's open transaction on the table to end.
 
 Measured (``benchmarks/bench_partitions.py``, 100,000 position_values rows, a year of 25 M
 rows held): DELETE + COPY into the plain table 0.79 s; TRUNCATE of the day's partition +
