@@ -119,3 +119,61 @@ def test_report_inputs_match_the_warehouse_views_on_a_materialized_day(demo_book
         assert _report_pairs(inputs.tables["position_correlations"], pid) == \
             _report_pairs(whole, pid)
     assert checked > 100
+
+
+def _inputs_frames(inputs: ReportInputs) -> dict[str, pd.DataFrame]:
+    frames = {f: getattr(inputs, f) for f in ("portfolios", "positions", "tags", "securities",
+                                              "history", "exposure_history")}
+    frames.update({f"tables.{k}": v for k, v in inputs.tables.items()})
+    frames.update({f"risk_ii.{k}": v for k, v in inputs.risk_ii.items()})
+    return frames
+
+
+def _tree(root) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_a_range_read_in_one_query_per_table_gives_each_day_its_own_read(demo_book, run_days,
+                                                                         tmp_path):
+    """read_report_days of consecutive days (their chart, attribution and VaR windows
+    overlapping) gives each day exactly what read_report_inputs of that day alone gives,
+    frame for frame (rows, order, dtypes); and the range's report files, rendered a chunk of
+    days at a time by the range run, are byte for byte those of each day rendered alone."""
+    from sigmasight_pipeline.calendar import sessions_back
+    from sigmasight_pipeline.reports import days as report_days
+    from sigmasight_pipeline.reports.render import write_day
+    from sigmasight_pipeline.warehouse.report_store import read_report_days, read_top_pairs_days
+
+    days = sessions_back(DAY, 4)
+    run_days(days[0], days[-1])  # the range run renders its reports in chunks of 2 days
+    assert report_days.day_chunks(days, 3, 1) == [days[:2], days[2:]]
+    alone = tmp_path / "alone"
+    with demo_book.connect() as conn:
+        together = read_report_days(conn, days)
+        pairs = read_top_pairs_days(conn, days)
+        assert sorted(together) == days
+        for day in days:
+            single = read_report_inputs(conn, day)
+            got, want = _inputs_frames(together[day]), _inputs_frames(single)
+            assert list(got) == list(want)
+            for name in want:
+                pd.testing.assert_frame_equal(got[name], want[name], obj=f"{day} {name}")
+            assert len(want["history"]) > 0 and len(want["tables.position_values"]) > 0
+            assert together[day].risk_ii["history"] is together[day].history
+            # each day's pairs ranked within that day alone
+            pd.testing.assert_frame_equal(pairs[day], read_top_pairs(conn, day))
+            write_day(single, alone)
+        # history windows overlap: the last day's history holds the first day's rows
+        assert set(together[days[-1]].history["date"]) >= set(days)
+    ranged, single_files = _tree(tmp_path / "reports"), _tree(alone)
+    assert len(single_files) == len(days) * 3 * 4  # 3 portfolios × md, json, csv, png
+    assert ranged == single_files
+
+    # a worker's task of a long range (a chunk of days read together) writes the same bytes
+    worker = tmp_path / "worker"
+    url = demo_book.url.render_as_string(hide_password=False)
+    done = report_days.render_stored_days(url, days[1:], worker)
+    assert [day for day, _ in done] == days[1:]
+    assert _tree(worker) == {name: data for name, data in single_files.items()
+                             if not name.startswith(days[0].isoformat())}

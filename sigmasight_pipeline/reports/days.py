@@ -20,12 +20,18 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ..warehouse.database import get_engine
-from ..warehouse.report_store import read_report_inputs
+from ..warehouse.report_store import read_report_days
 from ..warehouse.tables import portfolios
 from .render import PortfolioReport, report_pool, workers_for, write_day
 
 #: days rendered per worker process in a range run (rendering, the chart above all, is CPU)
 MIN_DAYS_PER_WORKER = 5
+#: portfolio-days read in one chunk of a range (one query per table for the chunk's days:
+#: their 60-day chart windows overlap, so a year-day read each window's rows 60 times over);
+#: 10 days of 200 portfolios, one day of 2,000 or more
+PORTFOLIO_DAYS_PER_CHUNK = 2_000
+#: most days in one chunk (a small book's range still spreads over the workers)
+MAX_CHUNK_DAYS = 25
 
 
 @cache
@@ -34,12 +40,29 @@ def _engine(url: str) -> Engine:
     return get_engine(url)
 
 
-def render_stored_day(url: str, day: dt.date, root: Path
-                      ) -> tuple[dt.date, list[PortfolioReport]]:
-    """Read one day's report inputs and write its files (runs in a worker for ranges)."""
+def day_chunks(days: list[dt.date], portfolios: int, workers: int) -> list[list[dt.date]]:
+    """``days`` in order, cut into runs of consecutive days read together: at most
+    :data:`PORTFOLIO_DAYS_PER_CHUNK` portfolio-days and :data:`MAX_CHUNK_DAYS` days each,
+    and at least two chunks a worker when the range allows (the last chunks of a range do
+    not leave a worker idle for long)."""
+    size = min(MAX_CHUNK_DAYS, PORTFOLIO_DAYS_PER_CHUNK // max(1, portfolios),
+               -(-len(days) // (2 * max(1, workers))))
+    size = max(1, size)
+    return [days[i:i + size] for i in range(0, len(days), size)]
+
+
+def render_stored_days(url: str, days: list[dt.date], root: Path
+                       ) -> list[tuple[dt.date, list[PortfolioReport]]]:
+    """Read the report inputs of ``days`` (one query per table) and write each day's files
+    (runs in a worker for ranges)."""
     with _engine(url).connect() as conn:
-        inputs = read_report_inputs(conn, day)
-    return day, write_day(inputs, root)
+        inputs = read_report_days(conn, days)
+    return [(day, write_day(inputs.pop(day), root)) for day in sorted(inputs)]
+
+
+def _portfolio_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(portfolios)).scalar_one()
 
 
 def rendered_days(url: str, days: list[dt.date], root: Path
@@ -49,24 +72,30 @@ def rendered_days(url: str, days: list[dt.date], root: Path
     Files are written by the workers (atomically, one name per portfolio and day); the
     ``reports`` rows are replaced by the caller, one transaction per day, in order.
     """
-    workers = min(os.cpu_count() or 1, len(days) // MIN_DAYS_PER_WORKER)
-    if workers < 2:
-        # a short range: each day read once here, its portfolios rendered on every core by
-        # workers started before the read (they import while it runs), when the book has
-        # enough portfolios for them
-        engine = get_engine(url)  # one pool for the range's days (and the pairs' thread)
-        try:
-            with engine.connect() as conn:
-                book = conn.execute(select(func.count()).select_from(portfolios)).scalar_one()
-            workers = workers_for(book, os.cpu_count() or 1)
+    days = sorted(days)
+    cores = os.cpu_count() or 1
+    workers = min(cores, len(days) // MIN_DAYS_PER_WORKER)
+    engine = get_engine(url)  # one pool for the range's reads (and the pairs' thread)
+    try:
+        book = _portfolio_count(engine)
+        if workers < 2:
+            # a short range: read here, a chunk of days at a time, each day's portfolios
+            # rendered on every core by workers started before the read (they import while
+            # it runs), when the book has enough portfolios for them
+            workers = workers_for(book, cores)
             with report_pool(workers) if workers > 1 else nullcontext() as pool:
-                for day in days:
+                for chunk in day_chunks(days, book, 1):
                     with engine.connect() as conn:
-                        inputs = read_report_inputs(conn, day)
-                    yield day, write_day(inputs, root, workers=workers, pool=pool)
-        finally:
-            engine.dispose()
-        return
-    # spawn, not fork: the parent holds database connections and Dagster's threads
+                        inputs = read_report_days(conn, chunk)
+                    for day in chunk:
+                        yield day, write_day(inputs.pop(day), root, workers=workers, pool=pool)
+            return
+    finally:
+        engine.dispose()
+    # a chunk of days per worker task; spawn, not fork: the parent holds database
+    # connections and Dagster's threads
+    chunks = day_chunks(days, book, workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(render_stored_day, [url] * len(days), days, [root] * len(days))
+        for done in pool.map(render_stored_days, [url] * len(chunks), chunks,
+                             [root] * len(chunks)):
+            yield from done

@@ -10,7 +10,7 @@ from sqlalchemy import Table, Text, any_, bindparam, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, distinct_on
 from sqlalchemy.engine import Connection
 
-from .fetch import fetch_frame, fetch_rows, uuid_as_text
+from .fetch import fetch_frame, fetch_rows, frame_of, uuid_as_text
 from .tables import portfolio_snapshots
 
 
@@ -63,9 +63,8 @@ def read_each_day(conn: Connection, table: Table, days: Sequence[dt.date],
     for row in fetch_rows(conn, _days_query(table, days, filters, query_names)):
         rows[row[at]].append(row)  # the primary-key order within each day is kept
     if query_names is not names:
-        return {day: pd.DataFrame([row[:-1] for row in r], columns=names)
-                for day, r in rows.items()}
-    return {day: pd.DataFrame(r, columns=names) for day, r in rows.items()}
+        return {day: frame_of([row[:-1] for row in r], names) for day, r in rows.items()}
+    return {day: frame_of(r, names) for day, r in rows.items()}
 
 
 #: rows held per DayChunks reader: a chunk of days is read in one query up to this many

@@ -70,6 +70,12 @@ def fetch_frame(conn: Connection, query: Select, columns: Sequence[str] | None =
     ``datetime.date``, lists for arrays, dicts for JSON (the same as through SQLAlchemy).
     """
     names = list(columns) if columns is not None else [c.name for c in query.selected_columns]
-    rows = fetch_rows(conn, query)
+    return frame_of(fetch_rows(conn, query), names)
+
+
+def frame_of(rows: list[tuple], names: Sequence[str]) -> pd.DataFrame:
+    """``rows`` (of :func:`fetch_rows`) as a DataFrame with columns ``names``; the dtypes
+    are inferred from these rows alone (a frame of some of a read's rows is the frame a
+    read of just those rows gives)."""
     with _gc_paused():
-        return pd.DataFrame(rows, columns=names)
+        return pd.DataFrame(rows, columns=list(names))
