@@ -177,3 +177,30 @@ def test_a_range_read_in_one_query_per_table_gives_each_day_its_own_read(demo_bo
     assert [day for day, _ in done] == days[1:]
     assert _tree(worker) == {name: data for name, data in single_files.items()
                              if not name.startswith(days[0].isoformat())}
+
+
+def test_day_chunks_bound_a_chunk_and_keep_the_workers_busy():
+    from sigmasight_pipeline.calendar import sessions_back
+    from sigmasight_pipeline.reports.days import (
+        MAX_CHUNK_DAYS,
+        PORTFOLIO_DAYS_PER_CHUNK,
+        day_chunks,
+    )
+
+    year = sessions_back(DAY, 250)
+    for days, portfolios, workers in [(year, 200, 2), (year, 3, 2), (year, 2000, 2),
+                                      (year[:10], 200, 2), (year[:11], 200, 2),
+                                      (year[:4], 3, 1), (year[:1], 200, 1), ([], 200, 2)]:
+        chunks = day_chunks(days, portfolios, workers)
+        assert [d for c in chunks for d in c] == days  # every day once, in order
+        sizes = [len(c) for c in chunks]
+        assert all(s >= 1 for s in sizes)
+        assert max(sizes, default=0) <= min(MAX_CHUNK_DAYS,
+                                            max(1, PORTFOLIO_DAYS_PER_CHUNK // portfolios))
+        assert sizes == sorted(sizes, reverse=True)  # larger first
+        assert max(sizes, default=0) - min(sizes, default=0) <= 1  # even
+        if len(days) >= workers:
+            assert len(chunks) % workers == 0  # whole rounds of the workers
+    assert [len(c) for c in day_chunks(year, 200, 2)] == [10] * 16 + [9] * 10
+    assert len(day_chunks(year, 2000, 2)) == 250  # a large book: one day a chunk
+    assert [len(c) for c in day_chunks(year[:10], 200, 2)] == [3, 3, 2, 2]

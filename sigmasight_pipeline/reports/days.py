@@ -8,6 +8,7 @@ imports per worker instead of ~3.6 s).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -43,12 +44,19 @@ def _engine(url: str) -> Engine:
 def day_chunks(days: list[dt.date], portfolios: int, workers: int) -> list[list[dt.date]]:
     """``days`` in order, cut into runs of consecutive days read together: at most
     :data:`PORTFOLIO_DAYS_PER_CHUNK` portfolio-days and :data:`MAX_CHUNK_DAYS` days each,
-    and at least two chunks a worker when the range allows (the last chunks of a range do
-    not leave a worker idle for long)."""
-    size = min(MAX_CHUNK_DAYS, PORTFOLIO_DAYS_PER_CHUNK // max(1, portfolios),
-               -(-len(days) // (2 * max(1, workers))))
-    size = max(1, size)
-    return [days[i:i + size] for i in range(0, len(days), size)]
+    at least two chunks a worker when the range allows, and as many chunks as a whole
+    number of rounds of the workers, the larger first (workers take the next chunk as they
+    finish: they then finish together)."""
+    workers = max(1, workers)
+    size = max(1, min(MAX_CHUNK_DAYS, PORTFOLIO_DAYS_PER_CHUNK // max(1, portfolios),
+                      -(-len(days) // (2 * workers))))
+    n = -(-len(days) // size)
+    n = min(len(days), -(-n // workers) * workers)
+    q, r = divmod(len(days), n) if n else (0, 0)
+    bounds = [0]
+    for i in range(n):
+        bounds.append(bounds[-1] + q + (i < r))
+    return [days[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def render_stored_days(url: str, days: list[dt.date], root: Path
