@@ -88,3 +88,35 @@ def test_three_day_range_run_records_each_days_own_metadata(demo_book, cli_env):
     # the progress line sums the days' rows and names the span once
     line = next(ln for ln in lines if "materialized position_values" in ln)
     assert f"({len(DAYS)} days), {sum(expected_values.values()):,} rows" in line
+
+
+def test_each_days_preview_is_its_own_rows_filtered_and_sorted_by_pandas():
+    """DayMetadata.rows takes each day's previewed rows without copying the day: the same
+    row count and the same Markdown as pandas' mask of the day, sort_values (NaN last, ties)
+    and head, on a frame with ties, NaN, an empty day and names for portfolio ids."""
+    import numpy as np
+
+    from sigmasight_pipeline.defs.common import DayMetadata, preview
+
+    class Context:
+        partition_keys = [d.isoformat() for d in DAYS]
+
+    rng = np.random.default_rng(3)
+    n = 120
+    frame = pd.DataFrame({
+        "date": rng.choice(DAYS[:2], n),  # the last day has no rows
+        "portfolio_id": rng.choice(["p1", "p2", "p3"], n),
+        "pnl": rng.choice([-2.5, 0.0, 1.25, np.nan, 1e6], n),  # ties and NaN
+        "symbol": rng.choice(["AAPL", "MSFT", "SPY"], n)})
+    names = {"p1": "Growth", "p2": "Value"}
+    columns = ["date", "portfolio_id", "pnl", "symbol"]
+    for kwargs in ({}, {"sort_by": "pnl"}, {"sort_by": "pnl", "ascending": False}):
+        meta = DayMetadata(Context()).rows(frame, columns, names, n=7, **kwargs)
+        for day in DAYS:
+            rows = frame[frame["date"] == day]
+            assert meta.by_day[day]["rows_written"] == len(rows)
+            if "sort_by" in kwargs and len(rows):
+                rows = rows.sort_values("pnl", ascending=kwargs.get("ascending", True))
+            want = preview(rows, columns, names, 7)
+            assert meta.by_day[day]["preview"].value == want.value, (day, kwargs)
+        assert meta.by_day[DAYS[-1]]["preview"].value == "_no rows_"

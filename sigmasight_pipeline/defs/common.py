@@ -6,6 +6,7 @@ import datetime as dt
 import warnings
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -89,7 +90,7 @@ def preview(frame: pd.DataFrame, columns: list[str], names: dict[str, str] | Non
 
     if frame.empty:
         return MetadataValue.md("_no rows_")
-    view = frame[columns].head(n).copy()
+    view = frame.head(n)[columns].copy()  # n rows first: not a copy of every row
     if names is not None and "portfolio_id" in view.columns:
         view["portfolio_id"] = view["portfolio_id"].astype(str).map(names).fillna(
             view["portfolio_id"].astype(str))
@@ -145,13 +146,17 @@ class DayMetadata:
         """``key`` = the day's row count of ``frame`` (a ``date`` column), and its preview."""
         groups = frame.groupby(_day_keys(frame), sort=False).indices if len(frame) else {}
         for day in self.days:
-            idx = groups.get(day)
-            day_rows = frame.iloc[idx] if idx is not None else frame.iloc[0:0]
-            self.by_day[day][key] = len(day_rows)
+            idx = groups.get(day, np.empty(0, dtype=np.intp))
+            self.by_day[day][key] = len(idx)
             if preview_columns is not None and not frame.empty:
-                if sort_by is not None and len(day_rows):
-                    day_rows = day_rows.sort_values(sort_by, ascending=ascending)
-                self.by_day[day][preview_key] = preview(day_rows, preview_columns, names, n)
+                if sort_by is not None and len(idx):
+                    # the day's rows in sort_values' order (one column sorted, the same
+                    # permutation), then only the previewed ones taken
+                    order = frame[sort_by].iloc[idx].reset_index(drop=True).sort_values(
+                        ascending=ascending).index.to_numpy()
+                    idx = idx[order[:n]]
+                self.by_day[day][preview_key] = preview(frame.iloc[idx[:n]], preview_columns,
+                                                        names, n)
         return self
 
     def issues(self, issues: pd.DataFrame) -> DayMetadata:

@@ -285,28 +285,53 @@ def conditional_moves(cov: pd.DataFrame, shocks: Mapping[str, float]) -> dict[st
     when given, in ALL_FACTORS order. Unknown factor names or a covariance missing a needed
     factor or holding non-finite values raise ValueError.
     """
-    unknown = [f for f in shocks if f not in ALL_FACTORS]
-    if unknown:
-        raise ValueError(f"unknown factors {unknown}; known: {ALL_FACTORS}")
+    _check_known(shocks)
     named = [f for f in EQUITY_FACTORS if f in shocks]
-    unnamed = [f for f in EQUITY_FACTORS if f not in shocks]
-    moves = {f: float(shocks[f]) for f in named}
-    if not named:
-        moves.update({u: 0.0 for u in unnamed})
-    elif unnamed:
+    block = None
+    if named and len(named) < len(EQUITY_FACTORS):
         missing = [f for f in EQUITY_FACTORS if f not in cov.index or f not in cov.columns]
         if missing:
             raise ValueError(f"covariance lacks factors {missing}")
-        sigma_ss = cov.loc[named, named].to_numpy(dtype=float)  # (n_s, n_s)
-        sigma_us = cov.loc[unnamed, named].to_numpy(dtype=float)  # (n_u, n_s)
+        block = _equity_block(cov)
+    return _conditional_moves(block, shocks)
+
+
+def _check_known(shocks: Mapping[str, float]) -> None:
+    unknown = [f for f in shocks if f not in ALL_FACTORS]
+    if unknown:
+        raise ValueError(f"unknown factors {unknown}; known: {ALL_FACTORS}")
+
+
+def _equity_block(cov: pd.DataFrame) -> np.ndarray:
+    """The EQUITY_FACTORS × EQUITY_FACTORS block of ``cov`` as floats, in that order."""
+    return cov.loc[EQUITY_FACTORS, EQUITY_FACTORS].to_numpy(dtype=float)
+
+
+def _conditional_moves(block: np.ndarray | None, shocks: Mapping[str, float]
+                       ) -> dict[str, float]:
+    """:func:`conditional_moves` on the equity block (:func:`_equity_block`; None only when
+    no propagation happens), the factor names already checked: one block for all of a
+    day's scenarios instead of two label lookups of the frame per scenario."""
+    _check_known(shocks)
+    named = [i for i, f in enumerate(EQUITY_FACTORS) if f in shocks]
+    unnamed = [i for i, f in enumerate(EQUITY_FACTORS) if f not in shocks]
+    moves = {EQUITY_FACTORS[i]: float(shocks[EQUITY_FACTORS[i]]) for i in named}
+    if not named:
+        moves.update({EQUITY_FACTORS[u]: 0.0 for u in unnamed})
+    elif unnamed:
+        # column-major, as a frame's .loc block converts: the solve and the product then
+        # round exactly as they did on the frame's blocks
+        sigma_ss = np.asfortranarray(block[np.ix_(named, named)])  # (n_s, n_s)
+        sigma_us = np.asfortranarray(block[np.ix_(unnamed, named)])  # (n_u, n_s)
         if not (np.isfinite(sigma_ss).all() and np.isfinite(sigma_us).all()):
             raise ValueError("covariance holds non-finite values")
-        x_s = np.array([moves[f] for f in named])  # (n_s,)
+        x_s = np.array([moves[EQUITY_FACTORS[i]] for i in named])  # (n_s,)
         try:
             z = np.linalg.solve(sigma_ss, x_s)
         except np.linalg.LinAlgError:
             z = np.linalg.lstsq(sigma_ss, x_s, rcond=None)[0]
-        moves.update(dict(zip(unnamed, (sigma_us @ z).tolist(), strict=True)))
+        moves.update(dict(zip([EQUITY_FACTORS[u] for u in unnamed], (sigma_us @ z).tolist(),
+                              strict=True)))
     if RATE_FACTOR in shocks:
         moves[RATE_FACTOR] = float(shocks[RATE_FACTOR])
     return {f: moves[f] for f in ALL_FACTORS if f in moves}
@@ -353,7 +378,8 @@ def stress_tests(
 
     have_cov = _usable_cov(cov)
     direct = [dict(sc.shocks) for sc in scenarios]
-    correlated = [conditional_moves(cov, sc.shocks) if have_cov else dict(sc.shocks)
+    block = _equity_block(cov) if have_cov else None  # once for all scenarios
+    correlated = [_conditional_moves(block, sc.shocks) if have_cov else dict(sc.shocks)
                   for sc in scenarios]
     overrides = pd.DataFrame([dict(sc.underlying_moves) for sc in scenarios], index=ids,
                              dtype=float)
