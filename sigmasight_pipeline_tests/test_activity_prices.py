@@ -166,3 +166,20 @@ def test_uuid_ids_survive_activity():
 def test_missing_exit_values_mean_open(exit_value):
     positions = pd.DataFrame([_position("p", "AAPL", "LONG", D(2025, 1, 2), exit_=exit_value)])
     assert len(active_positions(positions, AS_OF)) == 1
+
+
+def test_as_float_matrix_numbers_as_floats_and_anything_else_nan():
+    import numpy as np
+
+    from sigmasight_pipeline.engines.activity import as_float_matrix
+
+    floats = pd.DataFrame({"A": [1.5, float("nan")], "B": [2.0, -3.25]})
+    assert np.array_equal(as_float_matrix(floats), [[1.5, 2.0], [np.nan, -3.25]],
+                          equal_nan=True)
+    mixed = pd.DataFrame({"f": [0.1, 2.0], "i": [3, 4], "b": [True, False],
+                          "o": [None, "7.5"], "s": ["bad", 1],
+                          "e": pd.array([1.25, None], dtype="Float64")})
+    got = as_float_matrix(mixed)
+    want = [[0.1, 3.0, 1.0, np.nan, np.nan, 1.25], [2.0, 4.0, 0.0, 7.5, 1.0, np.nan]]
+    assert got.dtype == np.float64 and np.array_equal(got, want, equal_nan=True)
+    assert as_float_matrix(pd.DataFrame(index=[1, 2])).shape == (2, 0)

@@ -123,3 +123,12 @@ def between_sessions(
 def as_float(series: pd.Series) -> np.ndarray:
     """A numeric column as a float64 array (None → NaN)."""
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def as_float_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """A frame's values as a float64 array (rows × columns), non-numbers NaN: each column
+    through ``pd.to_numeric`` only when some column is not of a numeric dtype (a wide
+    frame of floats, e.g. 1,000 symbols' closes, was 1,000 calls for the same values)."""
+    if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        frame = frame.apply(pd.to_numeric, errors="coerce")
+    return frame.to_numpy(dtype=float, na_value=np.nan)

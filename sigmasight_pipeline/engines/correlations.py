@@ -34,6 +34,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from sigmasight_pipeline.engines.activity import as_float_matrix
+
 __all__ = [
     "PAIR_COLUMNS",
     "SUMMARY_COLUMNS",
@@ -73,7 +75,7 @@ def log_returns(adj_close: pd.DataFrame, day: dt.date, lookback: int = 90,
         prices = prices.reindex(calendar[(calendar >= prices.index[0])
                                          & (calendar <= pd.Timestamp(day))])
     prices = prices.tail(lookback + 1)
-    values = prices.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = as_float_matrix(prices)  # (n_days + 1, n_symbols)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(values > 0.0, np.log(values), np.nan)  # (n_days, n_symbols)
     returns = logs[1:] - logs[:-1]

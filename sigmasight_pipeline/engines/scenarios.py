@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sigmasight_pipeline.engines.activity import as_float, is_option
+from sigmasight_pipeline.engines.activity import as_float, as_float_matrix, is_option
 from sigmasight_pipeline.engines.black_scholes import bs_price
 from sigmasight_pipeline.engines.factor_names import EQUITY_FACTORS
 
@@ -180,7 +180,7 @@ def _lookup_rows(frame: pd.DataFrame, keys: np.ndarray, columns: list[str]) -> n
     """frame.loc[keys, columns] as float64 (len(keys), len(columns)); NaN where absent."""
     frame = frame[~frame.index.duplicated(keep="last")]
     sub = frame.reindex(index=keys, columns=columns)
-    return sub.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return as_float_matrix(sub)
 
 
 def position_betas(book: pd.DataFrame, betas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -333,10 +333,7 @@ def position_pnl_matrix(
     if not overrides.empty:
         # numeric on the few override columns first, then gathered per position (reindexing
         # on the n position keys made n columns: 25 s at 100,000 positions)
-        given = overrides.reindex(index=ids)
-        if not all(pd.api.types.is_float_dtype(t) for t in given.dtypes):
-            given = given.apply(pd.to_numeric, errors="coerce")  # per column: slow when wide
-        given = given.to_numpy(dtype=float, na_value=np.nan)  # (s, m)
+        given = as_float_matrix(overrides.reindex(index=ids))  # (s, m)
         column = overrides.columns.get_indexer(keys)  # (n,), -1 = no override column
         hit = column >= 0
         override[hit] = given[:, column[hit]].T
