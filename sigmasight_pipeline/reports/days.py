@@ -1,4 +1,5 @@
-"""Report sets of stored days: read a day's inputs from the warehouse, render, write.
+"""Report sets of stored days: read the days' inputs from the warehouse (a chunk of
+consecutive days at a time, one query per table), render, write.
 
 Kept apart from the Dagster asset module: a range run's worker processes import this
 module (and the rendering it uses) only, not Dagster and the code location (~1.2 s of

@@ -1,6 +1,6 @@
-"""Reading what the reports need: every table for one day (all portfolios at once, one
-query per table) plus the snapshot and exposure history of the charts; and the
-``reports`` table itself."""
+"""Reading what the reports need: every table for one day or a chunk of consecutive days
+(all portfolios at once, one query per table for all the days) plus the snapshot and
+exposure history of the charts; and the ``reports`` table itself."""
 
 from __future__ import annotations
 
