@@ -58,13 +58,21 @@ def read_each_day(conn: Connection, table: Table, days: Sequence[dt.date],
     names = _names(table, columns)
     # the date routes each row to its day: read it even when the caller did not ask for it
     query_names = names if "date" in names else [*names, "date"]
-    at = query_names.index("date")
-    rows: dict[dt.date, list[tuple]] = {day: [] for day in days}
-    for row in fetch_rows(conn, _days_query(table, days, filters, query_names)):
-        rows[row[at]].append(row)  # the primary-key order within each day is kept
+    rows = rows_by_day(fetch_rows(conn, _days_query(table, days, filters, query_names)),
+                       query_names.index("date"), days)
     if query_names is not names:
         return {day: frame_of([row[:-1] for row in r], names) for day, r in rows.items()}
     return {day: frame_of(r, names) for day, r in rows.items()}
+
+
+def rows_by_day(rows: Sequence[tuple], at: int, days: Sequence[dt.date]
+                ) -> dict[dt.date, list[tuple]]:
+    """``rows`` routed to their day (the date in column ``at``; each of ``days`` a key, a
+    row of another day an error), in their order within each day."""
+    out: dict[dt.date, list[tuple]] = {day: [] for day in days}
+    for row in rows:
+        out[row[at]].append(row)
+    return out
 
 
 #: rows held per DayChunks reader: a chunk of days is read in one query up to this many

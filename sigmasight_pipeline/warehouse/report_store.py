@@ -17,7 +17,7 @@ from ..calendar import sessions_back
 from ..reports.document import PAIR_TIE_MARGIN, TOP_PAIRS
 from ..reports.inputs import OPTIONAL_TABLES, ReportInputs
 from . import tables as t
-from .engine_store import read_days, read_each_day
+from .engine_store import read_days, read_each_day, rows_by_day
 from .fetch import fetch_rows, frame_of, uuid_as_text
 from .positions_store import read_portfolios, read_positions, read_tags
 
@@ -98,17 +98,9 @@ def read_top_pairs_days(conn: Connection, days: Sequence[dt.date], top: int = TO
                     & (ranked.c.portfolio_id == floor.c.portfolio_id))
          .where(ranked.c.strength >= floor.c.floor - margin)
          .order_by(*(ranked.c[c.name] for c in pc.primary_key.columns)))
-    return _by_date(fetch_rows(conn, q), [*names, "pair_count"], days)
-
-
-def _by_date(rows: list[tuple], names: list[str], days: list[dt.date]
-             ) -> dict[dt.date, pd.DataFrame]:
-    """Each day's frame of ``rows`` (a ``date`` column among ``names``), from its own rows."""
-    at = names.index("date")
-    per_day: dict[dt.date, list[tuple]] = {day: [] for day in days}
-    for row in rows:
-        per_day[row[at]].append(row)
-    return {day: frame_of(r, names) for day, r in per_day.items()}
+    columns = [*names, "pair_count"]
+    per_day = rows_by_day(fetch_rows(conn, q), columns.index("date"), days)
+    return {day: frame_of(rows, columns) for day, rows in per_day.items()}
 
 
 def _top_pairs_apart(engine: Engine, days: list[dt.date]) -> dict[dt.date, pd.DataFrame]:
