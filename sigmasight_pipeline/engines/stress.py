@@ -261,14 +261,15 @@ def load_scenarios(path: str | Path | None = None) -> list[Scenario]:
     return scenarios
 
 
-def _usable_cov(cov: pd.DataFrame | None) -> bool:
-    """A finite covariance over all six equity factors (extra rows/columns ignored)."""
+def _usable_block(cov: pd.DataFrame | None) -> np.ndarray | None:
+    """The equity block of ``cov`` (:func:`_equity_block`) when it is a finite covariance
+    over all six equity factors (extra rows/columns ignored), else None."""
     if cov is None or cov.empty:
-        return False
+        return None
     if not set(EQUITY_FACTORS) <= set(cov.index) or not set(EQUITY_FACTORS) <= set(cov.columns):
-        return False
-    block = cov.loc[EQUITY_FACTORS, EQUITY_FACTORS].to_numpy(dtype=float, na_value=np.nan)
-    return bool(np.isfinite(block).all())
+        return None
+    block = _equity_block(cov)
+    return block if np.isfinite(block).all() else None
 
 
 def conditional_moves(cov: pd.DataFrame, shocks: Mapping[str, float]) -> dict[str, float]:
@@ -304,7 +305,7 @@ def _check_known(shocks: Mapping[str, float]) -> None:
 
 def _equity_block(cov: pd.DataFrame) -> np.ndarray:
     """The EQUITY_FACTORS × EQUITY_FACTORS block of ``cov`` as floats, in that order."""
-    return cov.loc[EQUITY_FACTORS, EQUITY_FACTORS].to_numpy(dtype=float)
+    return cov.loc[EQUITY_FACTORS, EQUITY_FACTORS].to_numpy(dtype=float, na_value=np.nan)
 
 
 def _conditional_moves(block: np.ndarray | None, shocks: Mapping[str, float]
@@ -376,9 +377,9 @@ def stress_tests(
         return _empty_stress()
     book = book.reset_index(drop=True)
 
-    have_cov = _usable_cov(cov)
+    block = _usable_block(cov)  # once for all scenarios
+    have_cov = block is not None
     direct = [dict(sc.shocks) for sc in scenarios]
-    block = _equity_block(cov) if have_cov else None  # once for all scenarios
     correlated = [_conditional_moves(block, sc.shocks) if have_cov else dict(sc.shocks)
                   for sc in scenarios]
     overrides = pd.DataFrame([dict(sc.underlying_moves) for sc in scenarios], index=ids,
