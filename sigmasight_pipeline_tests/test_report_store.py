@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 
 import pandas as pd
 from sqlalchemy import text
@@ -134,12 +135,39 @@ def _tree(root) -> dict[str, bytes]:
             if p.is_file()}
 
 
+def _selects_by_table(monkeypatch, read) -> Counter:
+    """The SELECT statements ``read()`` sends through psycopg (both connections), by the
+    first warehouse table each names."""
+    import re
+
+    import psycopg
+
+    seen: Counter = Counter()
+    table = re.compile(r"\bFROM\s+sigmasight\.(\w+)", re.IGNORECASE)
+    original = psycopg.Cursor.execute
+
+    def execute(cursor, query, *args, **kwargs):
+        text_ = query if isinstance(query, str) else str(query)
+        m = table.search(text_)
+        if m and text_.lstrip().upper().startswith("SELECT"):
+            seen[m.group(1)] += 1
+        return original(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+    try:
+        read()
+    finally:
+        monkeypatch.setattr(psycopg.Cursor, "execute", original)
+    return seen
+
+
 def test_a_range_read_in_one_query_per_table_gives_each_day_its_own_read(demo_book, run_days,
-                                                                         tmp_path):
+                                                                         tmp_path, monkeypatch):
     """read_report_days of consecutive days (their chart, attribution and VaR windows
-    overlapping) gives each day exactly what read_report_inputs of that day alone gives,
-    frame for frame (rows, order, dtypes); and the range's report files, rendered a chunk of
-    days at a time by the range run, are byte for byte those of each day rendered alone."""
+    overlapping) sends the statements one day's read sends, table for table, and gives each
+    day exactly what read_report_inputs of that day alone gives, frame for frame (rows,
+    order, dtypes); and the range's report files, rendered a chunk of days at a time by the
+    range run, are byte for byte those of each day rendered alone."""
     from sigmasight_pipeline.calendar import sessions_back
     from sigmasight_pipeline.reports import days as report_days
     from sigmasight_pipeline.reports.render import write_day
@@ -150,6 +178,10 @@ def test_a_range_read_in_one_query_per_table_gives_each_day_its_own_read(demo_bo
     assert report_days.day_chunks(days, 3, 1) == [days[:2], days[2:]]
     alone = tmp_path / "alone"
     with demo_book.connect() as conn:
+        read_report_inputs(conn, days[0])  # the book read and kept (later: a version check)
+        one_day = _selects_by_table(monkeypatch, lambda: read_report_inputs(conn, days[-1]))
+        four_days = _selects_by_table(monkeypatch, lambda: read_report_days(conn, days))
+        assert four_days == one_day and len(one_day) >= 20, (four_days, one_day)
         together = read_report_days(conn, days)
         pairs = read_top_pairs_days(conn, days)
         assert sorted(together) == days
