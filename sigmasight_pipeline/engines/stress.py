@@ -311,8 +311,9 @@ def _equity_block(cov: pd.DataFrame) -> np.ndarray:
 def _conditional_moves(block: np.ndarray | None, shocks: Mapping[str, float]
                        ) -> dict[str, float]:
     """:func:`conditional_moves` on the equity block (:func:`_equity_block`; None only when
-    no propagation happens), the factor names already checked: one block for all of a
-    day's scenarios instead of two label lookups of the frame per scenario."""
+    no propagation happens): one block for all of a day's scenarios instead of two label
+    lookups of the frame per scenario. Unknown factor names raise ValueError here too (a
+    scenario need not come from the checked library)."""
     _check_known(shocks)
     named = [i for i, f in enumerate(EQUITY_FACTORS) if f in shocks]
     unnamed = [i for i, f in enumerate(EQUITY_FACTORS) if f not in shocks]

@@ -151,7 +151,7 @@ def read_report_days(conn: Connection, days: Sequence[dt.date],
     first, last = min(w[0] for w in windows.values()), days[-1]
     history = _Window(conn, t.portfolio_snapshots, first, last)
     exposures = _Window(conn, t.portfolio_exposures, first, last)
-    only_days = {name: _Window(conn, getattr(t, name), days[0], last)
+    only_days = {name: read_each_day(conn, getattr(t, name), days)
                  for name in ("var_backtests", "portfolio_performance", "portfolio_volatility")}
     attribution = _Window(conn, t.pnl_attribution, min(r[0] for r in recent.values()), last)
     # the 1-day VaR at the backtest's confidence only, selected by the server: all 12
@@ -166,7 +166,7 @@ def read_report_days(conn: Connection, days: Sequence[dt.date],
     out = {}
     for i, day in enumerate(days):
         day_history = history.frame(windows[day][0], day)
-        risk_ii = {name: w.frame(day, day) for name, w in only_days.items()}
+        risk_ii = {name: frames[day] for name, frames in only_days.items()}
         risk_ii["pnl_attribution"] = attribution.frame(recent[day][0], day)
         risk_ii["var_history"] = var_history.frame(before[day], day)
         risk_ii["history"] = day_history
